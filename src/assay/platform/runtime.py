@@ -1,0 +1,42 @@
+"""The composition root's product: everything a running Assay needs, built once from Settings.
+
+``build_runtime(settings)`` is called by ``create_app`` and by the CLI; tests call it with their own
+settings and clock. Building one opens no connection: the engine connects on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from assay.platform.capabilities import Capability, discover, import_tables
+from assay.platform.clock import Clock, SystemClock
+from assay.platform.context import Context
+from assay.platform.db import Database, UnitOfWork
+from assay.platform.roles import Principal
+from assay.settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Settings, database, clock and the capabilities found."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    capabilities: list[Capability] = field(default_factory=list)
+
+    def context(self, uow: UnitOfWork, actor: Principal | None = None) -> Context:
+        """A use-case context on ``uow``."""
+        return Context(uow=uow, clock=self.clock, settings=self.settings, actor=actor)
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    """Wire a runtime: discover capabilities, register their tables, create the engine."""
+    capabilities = discover()
+    import_tables(capabilities)
+    return Runtime(
+        settings=settings,
+        db=Database(settings.effective_database_url),
+        clock=clock or SystemClock(),
+        capabilities=capabilities,
+    )

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 import assay
+from assay.platform.capabilities import Capability
 from assay.platform.clock import Clock
 from assay.platform.runtime import build_runtime
 from assay.platform.web import health, problems
@@ -35,10 +36,19 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
-    """Build the Assay web app for ``settings`` (raises ConfigurationError if they are unsafe)."""
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    capabilities: list[Capability] | None = None,
+) -> FastAPI:
+    """Build the Assay web app for ``settings`` (raises ConfigurationError if they are unsafe).
+
+    ``clock`` and ``capabilities`` default to the system clock and the capabilities discovered
+    under ``assay``; tests pass their own.
+    """
     settings.check()
-    runtime = build_runtime(settings, clock=clock)
+    runtime = build_runtime(settings, clock=clock, capabilities=capabilities)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -11,7 +11,6 @@ import os
 import sys
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -19,11 +18,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from assay.errors import AssayError, Conflict, DatabaseUnavailable, ExitCode
 from assay.platform import commands
-from assay.platform.capabilities import discover
+from assay.platform.capabilities import Capability, discover
 from assay.platform.cli_support import CliState
 
 
-def build_cli() -> typer.Typer:
+def build_cli(capabilities: list[Capability] | None = None) -> typer.Typer:
     """The root command with every capability's command group mounted."""
     app = typer.Typer(
         name="assay",
@@ -46,9 +45,10 @@ def build_cli() -> typer.Typer:
         ] = None,
     ) -> None:
         ctx.obj = CliState(acting_as=acting_as)
+        ctx.call_on_close(ctx.obj.close)
 
     commands.register(app)
-    for capability in discover():
+    for capability in discover() if capabilities is None else capabilities:
         if capability.cli is not None:
             app.add_typer(capability.cli(), name=capability.name, help=capability.summary)
     return app
@@ -65,12 +65,12 @@ def run(args: list[str] | None = None, *, err: Console | None = None) -> int:
 
 
 def _failure(errors: Console, exc: Exception) -> int:
-    if isinstance(exc, click.exceptions.Abort):
+    if isinstance(exc, typer.Abort):
         errors.print("aborted")
         return ExitCode.ERROR
-    if isinstance(exc, click.ClickException):
-        exc.show(file=sys.stderr)
-        return ExitCode.INVALID_INPUT if exc.exit_code == 2 else exc.exit_code  # noqa: PLR2004
+    if isinstance(exc, typer.TyperException):  # usage errors: unknown command, bad option
+        exc.show(file=sys.stderr)  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", ExitCode.INVALID_INPUT))
     error = _translate(exc)
     if error is None:
         if os.environ.get("ASSAY_DEBUG") == "1":
@@ -94,7 +94,10 @@ def _translate(exc: Exception) -> AssayError | None:
 
 def _report(errors: Console, exc: AssayError) -> int:
     errors.print(
-        f"[red]error[/red] \\[{exc.code}]: {escape(exc.message)}", markup=True, highlight=False
+        f"[red]error[/red] \\[{exc.code}]: {escape(exc.message)}",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,
     )
     return int(exc.exit_code)
 

@@ -42,6 +42,11 @@ class CliState:
             self._runtime = build_runtime(Settings())
         return self._runtime
 
+    def close(self) -> None:
+        """Release the database connections the command opened."""
+        if self._runtime is not None:
+            self._runtime.db.dispose()
+
 
 def state(ctx: typer.Context) -> CliState:
     """The CLI state of the root command."""

@@ -178,7 +178,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
+        # close() rolls back whatever was not committed and, unlike rollback(), leaves loaded
+        # objects readable after the block.
         self.session.close()
 
     def commit(self) -> None:

@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -33,6 +34,7 @@ class SchemaState(enum.Enum):
     NEW = "new"
     CURRENT = "current"
     BEHIND = "behind"
+    AHEAD = "ahead"
 
 
 def _config(capabilities: list[Capability], connection: Connection | None = None) -> Config:
@@ -68,11 +70,17 @@ def current(db: Database) -> set[str]:
 
 
 def state(db: Database, capabilities: list[Capability]) -> SchemaState:
-    """Whether the database is new, current, or behind this version's migrations."""
+    """Whether the database is new, current, behind, or ahead of this version's migrations."""
     at = current(db)
     if not at:
         return SchemaState.NEW
-    return SchemaState.CURRENT if at == heads(capabilities) else SchemaState.BEHIND
+    script = ScriptDirectory.from_config(_config(capabilities))
+    try:
+        # Every revision the database has, its ancestors and the branches it depends on.
+        applied = {rev.revision for rev in script.iterate_revisions(tuple(at), "base")}
+    except ResolutionError:
+        return SchemaState.AHEAD
+    return SchemaState.CURRENT if set(script.get_heads()) <= applied else SchemaState.BEHIND
 
 
 def upgrade(db: Database, capabilities: list[Capability]) -> tuple[set[str], set[str]]:

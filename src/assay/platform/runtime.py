@@ -30,9 +30,14 @@ class Runtime:
         return Context(uow=uow, clock=self.clock, settings=self.settings, actor=actor)
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
-    """Wire a runtime: discover capabilities, register their tables, create the engine."""
-    capabilities = discover()
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    capabilities: list[Capability] | None = None,
+) -> Runtime:
+    """Wire a runtime: discover capabilities (unless given), register their tables, the engine."""
+    capabilities = discover() if capabilities is None else capabilities
     import_tables(capabilities)
     return Runtime(
         settings=settings,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import assay.app  # noqa: F401 - imports every module that defines errors
 from assay.errors import AssayError, ExitCode, InvalidInput, error_classes
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

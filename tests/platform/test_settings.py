@@ -66,3 +66,9 @@ def test_cookies_are_secure_outside_development_unless_told_otherwise() -> None:
     assert not Settings(  # type: ignore[call-arg]
         _env_file=None, env="production", cookie_secure=False
     ).secure_cookies
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"| `ASSAY_{name.upper()}` |" in readme, name

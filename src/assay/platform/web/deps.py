@@ -30,6 +30,9 @@ bearer = HTTPBearer(
 class SignInRequired(AuthenticationRequired):
     """A page was asked for without a session: the browser is sent to the sign-in page."""
 
+    code = "sign-in-required"
+    title = "Sign in required"
+
 
 def get_runtime(request: Request) -> Runtime:
     """The runtime the app was built with."""

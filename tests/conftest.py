@@ -120,7 +120,7 @@ class Seed:
 def _seed(db: Database) -> Seed:
     capabilities = discover()
     migrate.upgrade(db, capabilities)
-    settings = Settings(env="development", _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(env="development", _env_file=None)
     clock = FixedClock(T0)
     made: dict[Role, str] = {}
     for role in Role:
@@ -243,7 +243,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         env="production",
         secret_key=SECRET,

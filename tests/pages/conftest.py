@@ -43,7 +43,7 @@ def _assay(env: dict[str, str], *args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "assay", *args],
         env=env,
-        check=True,  # noqa: S603
+        check=True,
         capture_output=True,
     )
 
@@ -58,7 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     _assay(env, "demo", "load")
     port = _free_port()
     log = (data / "server.log").open("w")
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, "-m", "assay", "serve", "--port", str(port)],
         env=env,
         stdout=log,
@@ -68,7 +68,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline = time.monotonic() + 30
     while True:
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
                 break
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:

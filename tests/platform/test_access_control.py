@@ -73,9 +73,9 @@ def test_the_public_routes_exist_and_only_static_files_are_mounted(app: FastAPI)
     assert all(path.startswith("/static/") for path in mounts)
 
 
-def test_every_route_refuses_an_anonymous_caller(client: TestClient) -> None:
+def test_every_route_refuses_an_anonymous_caller(app: FastAPI, client: TestClient) -> None:
     checked = 0
-    for method, path, _ in _routes(client.app):  # type: ignore[arg-type]
+    for method, path, _ in _routes(app):
         if (method, path) in PUBLIC:
             continue
         response = client.request(method, _concrete(path), follow_redirects=False)

@@ -141,9 +141,9 @@ def test_health_and_readiness_answer_anyone(client: TestClient) -> None:
 
 def test_readiness_fails_when_the_database_is_unreachable(
     settings,
-    clock,  # type: ignore[no-untyped-def]
+    clock,
 ) -> None:
-    from assay.app import create_app  # noqa: PLC0415
+    from assay.app import create_app
 
     broken = settings.model_copy(
         update={"database_url": "postgresql+psycopg://u:pw@127.0.0.1:1/none"}

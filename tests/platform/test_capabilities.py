@@ -224,19 +224,19 @@ def test_demo_load_runs_the_capability_hook(
         )
     assert report.capabilities == ["widgets"]
     with runtime.db.engine.connect() as connection:
-        from sqlalchemy import text  # noqa: PLC0415
+        from sqlalchemy import text
 
         assert connection.execute(text("SELECT name FROM widgets")).scalar() == "demo widget"
     runtime.db.dispose()
 
 
-def _t0():  # type: ignore[no-untyped-def]
-    from tests.conftest import T0  # noqa: PLC0415
+def _t0():
+    from tests.conftest import T0
 
     return T0
 
 
 def _signin(client: TestClient, role: Role) -> dict[str, str]:
-    from tests.platform.helpers import signin_form  # noqa: PLC0415
+    from tests.platform.helpers import signin_form
 
     return signin_form(client, role)

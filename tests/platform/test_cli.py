@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return db_url
 
 
-def _json(capsys: pytest.CaptureFixture[str], args: list[str]) -> object:
+def _json(capsys: pytest.CaptureFixture[str], args: list[str]) -> Any:
     assert run(args) == 0
     return json.loads(capsys.readouterr().out)
 
@@ -58,7 +59,7 @@ def test_users_add_list_set_role_disable(cli_env: str, capsys: pytest.CaptureFix
     assert run(["users", "disable", "kim@test.example"]) == 0
     capsys.readouterr()
     listed = _json(capsys, ["users", "list", "--json"])
-    kim = next(u for u in listed if u["email"] == "kim@test.example")  # type: ignore[union-attr]
+    kim = next(u for u in listed if u["email"] == "kim@test.example")
     assert (kim["role"], kim["active"]) == ("security", False)
 
 
@@ -144,12 +145,12 @@ def test_tokens_create_list_revoke(cli_env: str, capsys: pytest.CaptureFixture[s
     assert created["token"].startswith("assay_")
     assert created["expires_at"].startswith("20")
     mine = _json(capsys, ["--as", "auditor@test.example", "tokens", "list", "--json"])
-    assert [t["name"] for t in mine] == ["test", "ci"]  # type: ignore[union-attr]
-    assert all("token" not in t for t in mine)  # type: ignore[union-attr]
+    assert [t["name"] for t in mine] == ["test", "ci"]
+    assert all("token" not in t for t in mine)
     assert run(["tokens", "revoke", str(created["id"])]) == 0
     assert "is revoked" in capsys.readouterr().out
     everyone = _json(capsys, ["tokens", "list", "--json"])
-    revoked = next(t for t in everyone if t["id"] == created["id"])  # type: ignore[union-attr]
+    revoked = next(t for t in everyone if t["id"] == created["id"])
     assert revoked["status"] == "revoked"
 
 
@@ -161,7 +162,7 @@ def test_the_operator_must_name_the_owner_of_a_new_token(
     created = _json(
         capsys, ["tokens", "create", "--name", "svc", "--for", Seed.email(Role.VIEWER), "--json"]
     )
-    assert created["user_email"] == Seed.email(Role.VIEWER)  # type: ignore[index]
+    assert created["user_email"] == Seed.email(Role.VIEWER)
 
 
 def test_an_unreachable_database_is_one_line_exit_9(

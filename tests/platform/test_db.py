@@ -13,7 +13,7 @@ from assay.platform.runtime import Runtime
 from assay.platform.tables import AuditEvent, LegalEntity
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'sub' / 'a.db'}")
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"

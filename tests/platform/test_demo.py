@@ -64,7 +64,7 @@ def test_demo_load_is_refused_in_production(
 
 
 def test_entities_refuse_bad_codes_and_jurisdictions(operator_ctx: Context) -> None:
-    from assay.errors import InvalidInput  # noqa: PLC0415
+    from assay.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="not an ISO 3166 code"):
         entities.upsert_entity(

@@ -12,7 +12,7 @@ from assay.settings import DEVELOPMENT_SECRET_KEY, Settings
 
 
 def test_defaults_put_the_sqlite_database_in_the_local_data_folder() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.data_dir == Path(".assay")
     assert settings.effective_database_url == "sqlite:///.assay/assay.db"
     assert settings.env == "production"
@@ -21,7 +21,7 @@ def test_defaults_put_the_sqlite_database_in_the_local_data_folder() -> None:
 def test_settings_come_from_assay_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSAY_PORT", "9123")
     monkeypatch.setenv("ASSAY_DATABASE_URL", "postgresql+psycopg://u@db/assay")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.port == 9123
     assert settings.effective_database_url == "postgresql+psycopg://u@db/assay"
 
@@ -36,7 +36,7 @@ def test_settings_come_from_a_dot_env_file(tmp_path: Path) -> None:
 def test_a_bad_port_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSAY_PORT", "99999")
     with pytest.raises(ValueError, match="port"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 @pytest.mark.parametrize(
@@ -50,22 +50,20 @@ def test_a_bad_port_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_production_refuses_to_start_without_a_real_secret(
     secret: str | None, expected: str
 ) -> None:
-    settings = Settings(_env_file=None, env="production", secret_key=secret)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, env="production", secret_key=secret)
     with pytest.raises(ConfigurationError, match=expected) as caught:
         create_app(settings)
     assert caught.value.field == "ASSAY_SECRET_KEY"
 
 
 def test_development_accepts_the_default_secret() -> None:
-    Settings(_env_file=None, env="development").check()  # type: ignore[call-arg]
+    Settings(_env_file=None, env="development").check()
 
 
 def test_cookies_are_secure_outside_development_unless_told_otherwise() -> None:
-    assert Settings(_env_file=None, env="production").secure_cookies  # type: ignore[call-arg]
-    assert not Settings(_env_file=None, env="development").secure_cookies  # type: ignore[call-arg]
-    assert not Settings(  # type: ignore[call-arg]
-        _env_file=None, env="production", cookie_secure=False
-    ).secure_cookies
+    assert Settings(_env_file=None, env="production").secure_cookies
+    assert not Settings(_env_file=None, env="development").secure_cookies
+    assert not Settings(_env_file=None, env="production", cookie_secure=False).secure_cookies
 
 
 def test_the_readme_documents_every_setting() -> None:

@@ -12,12 +12,12 @@ from assay.platform.runtime import Runtime
 from tests.conftest import PASSWORD, Seed
 
 
-def _sign_in(runtime: Runtime, email: str, password: str, address: str = "10.0.0.1"):  # type: ignore[no-untyped-def]
+def _sign_in(runtime: Runtime, email: str, password: str, address: str = "10.0.0.1"):
     with runtime.db.uow() as uow:
         return signin.sign_in(runtime.context(uow), email=email, password=password, address=address)
 
 
-def _resume(runtime: Runtime, cookie: str):  # type: ignore[no-untyped-def]
+def _resume(runtime: Runtime, cookie: str):
     with runtime.db.uow() as uow:
         return signin.resume(runtime.context(uow), cookie)
 

@@ -14,7 +14,7 @@ from assay.platform.tables import ApiToken
 from tests.conftest import Seed, acting
 
 
-def _ctx(runtime: Runtime, role: Role, uow):  # type: ignore[no-untyped-def]
+def _ctx(runtime: Runtime, role: Role, uow):
     return runtime.context(uow, acting(runtime, role))
 
 

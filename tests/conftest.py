@@ -27,10 +27,8 @@ from sqlalchemy.engine import make_url
 
 from assay.app import create_app
 from assay.platform import migrate, tokens, users
-from assay.platform.capabilities import discover
 from assay.platform.clock import FixedClock
 from assay.platform.context import Context
-from assay.platform.db import Database
 from assay.platform.roles import Principal, Role, system_principal
 from assay.platform.runtime import Runtime, build_runtime
 from assay.settings import Settings
@@ -117,15 +115,15 @@ class Seed:
         return f"{role.value}@test.example"
 
 
-def _seed(db: Database) -> Seed:
-    capabilities = discover()
-    migrate.upgrade(db, capabilities)
-    settings = Settings(env="development", _env_file=None)
-    clock = FixedClock(T0)
+def _seed(url: str, data_dir: Path) -> Seed:
+    settings = Settings(_env_file=None, env="development", database_url=url, data_dir=data_dir)
+    runtime = build_runtime(settings, clock=FixedClock(T0))
+    db = runtime.db
+    migrate.upgrade(db, runtime.capabilities)
     made: dict[Role, str] = {}
     for role in Role:
         with db.uow() as uow:
-            ctx = Context(uow=uow, clock=clock, settings=settings, actor=system_principal("seed"))
+            ctx = runtime.context(uow, system_principal("seed"))
             user = users.add_user(
                 ctx, email=Seed.email(role), name=role.value.title(), role=role, password=PASSWORD
             )
@@ -143,9 +141,9 @@ class Template:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    url = f"sqlite:///{path}"
-    return Template(url, _seed(Database(url)))
+    folder = tmp_path_factory.mktemp("template")
+    url = f"sqlite:///{folder / 'template.db'}"
+    return Template(url, _seed(url, folder / "data"))
 
 
 def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
@@ -169,14 +167,17 @@ def _pg_url(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_template(pytestconfig: pytest.Config) -> Iterator[Template]:
+def postgres_template(
+    pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
     if pytestconfig.stash[_PG_KEY] is None:
         pytest.skip("PostgreSQL is not reachable (run with --postgres=require to fail instead)")
     name = f"assay_tpl_{uuid.uuid4().hex[:12]}"
     with _admin_connection() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield Template(_pg_url(name), _seed(Database(_pg_url(name))))
+        data_dir = tmp_path_factory.mktemp("pg-template") / "data"
+        yield Template(_pg_url(name), _seed(_pg_url(name), data_dir))
     finally:
         with _admin_connection() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -66,6 +66,7 @@ def create_app(
     )
     app.state.runtime = runtime
     app.state.templates = build_templates(runtime.capabilities)
+    app.state.machine_paths = tuple(p for c in runtime.capabilities for p in c.machine_paths)
     problems.install(app)
 
     @app.middleware("http")

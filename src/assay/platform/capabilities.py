@@ -4,7 +4,9 @@ A capability is a sub-package of ``assay`` with a ``manifest.py`` that defines `
 :class:`Capability`. The platform finds it at start-up (never at import) and mounts what it
 declares: an API router under ``/api/v1``, page routes, a command group ``assay <name>``, navigation
 entries, permissions, tables and their migrations (``<package>/migrations/versions``), templates
-(``<package>/templates``), static files (``<package>/static``) and a demo-data hook.
+(``<package>/templates``), static files (``<package>/static``), a demo-data hook, a hook
+called with every recorded change, and path prefixes outside ``/api/`` that answer machines
+(their errors are problem documents, not pages).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
 
-    from assay.platform.context import Context
+    from assay.platform.context import Context, RecordHook
+    from assay.settings import Settings
 
 MANIFEST = "manifest"
 
@@ -52,6 +55,8 @@ class Capability:
     permissions: tuple[Permission, ...] = ()
     tables: str | None = None
     demo: Callable[[Context], None] | None = None
+    record_hook: Callable[[Settings], RecordHook] | None = None
+    machine_paths: tuple[str, ...] = ()
     root: Path = field(default=Path())
 
     @property

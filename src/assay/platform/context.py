@@ -6,7 +6,9 @@ service never reaches for globals and tests build contexts of their own.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,12 @@ from assay.platform.clock import Clock
 from assay.platform.db import UnitOfWork
 from assay.platform.roles import Permission, Principal, authorize
 from assay.settings import Settings
+
+if TYPE_CHECKING:
+    from assay.platform.record import RecordedEvent
+
+#: Called with every batch of recorded events, inside the recording transaction.
+RecordHook = Callable[["Context", Sequence["RecordedEvent"]], Any]
 
 
 @dataclass
@@ -25,6 +33,7 @@ class Context:
     clock: Clock
     settings: Settings
     actor: Principal | None = None
+    record_hooks: tuple[RecordHook, ...] = ()
 
     @property
     def session(self) -> Session:

@@ -2,18 +2,20 @@
 
 ``record(ctx, action, obj, before=..., after=...)`` writes an audit event in the same
 transaction as the change itself, so a change and its record are committed together or not at all.
-The trail capability will make these events tamper-evident; it hooks in here, so every capability
-keeps calling this one function. Never pass secrets (password hashes, token values) in before/after.
+Capabilities may hook in (``Capability.record_hook``): the trail appends every event to its
+Merkle log in that same transaction, which makes the record tamper-evident. ``write_changes`` is
+the batch form used by the trail's group-commit appender. Never pass secrets (password hashes,
+token values) in before/after. Call ``record`` after the change's own writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from assay.platform.context import Context
 from assay.platform.tables import AuditEvent
@@ -29,6 +31,26 @@ class ObjectRef:
     id: str | int
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change to record: when, who, what, which object, the state before and after."""
+
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RecordedEvent(Change):
+    """A change once recorded, with the id of its audit event."""
+
+    id: int
+
+
 def record(
     ctx: Context,
     action: str,
@@ -36,12 +58,12 @@ def record(
     *,
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> RecordedEvent:
     """Record that the context's actor did ``action`` (``capability.verb``) to ``obj``.
 
-    The event is added to the unit of work; it becomes durable with the caller's commit.
+    The event joins the unit of work; it becomes durable with the caller's commit.
     """
-    event = AuditEvent(
+    change = Change(
         at=ctx.clock.now(),
         actor=ctx.actor.label if ctx.actor else ANONYMOUS,
         action=action,
@@ -50,9 +72,45 @@ def record(
         before=_jsonable(before),
         after=_jsonable(after),
     )
-    ctx.session.add(event)
+    return write_changes(ctx, [change])[0]
+
+
+def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent]:
+    """Store ``changes`` as audit events in the context's transaction and run the record hooks."""
+    if not changes:
+        return []
     ctx.session.flush()
-    return event
+    rows = [
+        {
+            "at": c.at,
+            "actor": c.actor,
+            "action": c.action,
+            "object_type": c.object_type,
+            "object_id": c.object_id,
+            "before": c.before,
+            "after": c.after,
+        }
+        for c in changes
+    ]
+    ids = ctx.session.scalars(
+        insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), rows
+    ).all()
+    events = [
+        RecordedEvent(
+            at=c.at,
+            actor=c.actor,
+            action=c.action,
+            object_type=c.object_type,
+            object_id=c.object_id,
+            before=c.before,
+            after=c.after,
+            id=event_id,
+        )
+        for c, event_id in zip(changes, ids, strict=True)
+    ]
+    for hook in ctx.record_hooks:
+        hook(ctx, events)
+    return events
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from assay.platform.capabilities import Capability, discover, import_tables
 from assay.platform.clock import Clock, SystemClock
-from assay.platform.context import Context
+from assay.platform.context import Context, RecordHook
 from assay.platform.db import Database, UnitOfWork
 from assay.platform.roles import Principal
 from assay.settings import Settings
@@ -24,10 +24,17 @@ class Runtime:
     db: Database
     clock: Clock
     capabilities: list[Capability] = field(default_factory=list)
+    record_hooks: tuple[RecordHook, ...] = ()
 
     def context(self, uow: UnitOfWork, actor: Principal | None = None) -> Context:
-        """A use-case context on ``uow``."""
-        return Context(uow=uow, clock=self.clock, settings=self.settings, actor=actor)
+        """A use-case context on ``uow``, with every capability's record hook."""
+        return Context(
+            uow=uow,
+            clock=self.clock,
+            settings=self.settings,
+            actor=actor,
+            record_hooks=self.record_hooks,
+        )
 
 
 def build_runtime(
@@ -44,4 +51,5 @@ def build_runtime(
         db=Database(settings.effective_database_url),
         clock=clock or SystemClock(),
         capabilities=capabilities,
+        record_hooks=tuple(c.record_hook(settings) for c in capabilities if c.record_hook),
     )

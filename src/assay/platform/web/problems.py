@@ -40,7 +40,8 @@ DOCS_PAGE = "/api/v1/docs"  # a page for people, though it lives under /api
 def is_api(request: Request) -> bool:
     """Whether the request is for the API (problem documents) rather than a page."""
     path = request.url.path
-    return path.startswith(API_PREFIXES) and not path.startswith(DOCS_PAGE)
+    prefixes = API_PREFIXES + getattr(request.app.state, "machine_paths", ())
+    return path.startswith(prefixes) and not path.startswith(DOCS_PAGE)
 
 
 def problem(error: AssayError, instance: str, **extra: Any) -> dict[str, Any]:

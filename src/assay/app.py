@@ -9,7 +9,7 @@ uvicorn calls in each worker.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
@@ -52,7 +52,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with AsyncExitStack() as stack:
+            for capability in runtime.capabilities:
+                if capability.lifespan is not None:
+                    await stack.enter_async_context(capability.lifespan(runtime))
+            yield
         runtime.db.dispose()
 
     app = FastAPI(

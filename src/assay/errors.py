@@ -45,6 +45,7 @@ class ExitCode(enum.IntEnum):
     RATE_LIMITED = 7
     CONFIGURATION = 8
     DATABASE_UNAVAILABLE = 9
+    VERIFICATION_FAILED = 10
 
 
 class AssayError(Exception):

@@ -64,6 +64,23 @@ class Settings(BaseSettings):
     token_default_days: int = Field(
         default=90, ge=1, le=3650, description="Expiry of a new API token unless one is given."
     )
+    trail_origin: str = Field(
+        default="assay.local/trail",
+        pattern=r"^[^\s+]+$",
+        description="The trail's log origin (checkpoint first line and signing key name); make "
+        "it unique, e.g. trail.exchange.example/assay.",
+    )
+    trail_key_dir: Path | None = Field(
+        default=None,
+        description="Folder of the trail's signing keys; default <data_dir>/trail. Keep it out of "
+        "database backups.",
+    )
+    trail_checkpoint_every: int = Field(
+        default=1000, ge=1, description="Sign a checkpoint after this many new trail entries."
+    )
+    trail_checkpoint_seconds: float = Field(
+        default=60, gt=0, description="`assay serve` signs a checkpoint this often if it grew."
+    )
 
     @property
     def development(self) -> bool:
@@ -76,6 +93,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'assay.db').as_posix()}"
+
+    @property
+    def effective_trail_key_dir(self) -> Path:
+        """Where the trail's signing keys live."""
+        return self.trail_key_dir or self.data_dir / "trail"
 
     @property
     def secure_cookies(self) -> bool:

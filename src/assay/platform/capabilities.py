@@ -5,8 +5,8 @@ A capability is a sub-package of ``assay`` with a ``manifest.py`` that defines `
 declares: an API router under ``/api/v1``, page routes, a command group ``assay <name>``, navigation
 entries, permissions, tables and their migrations (``<package>/migrations/versions``), templates
 (``<package>/templates``), static files (``<package>/static``), a demo-data hook, a hook
-called with every recorded change, and path prefixes outside ``/api/`` that answer machines
-(their errors are problem documents, not pages).
+called with every recorded change, path prefixes outside ``/api/`` that answer machines
+(their errors are problem documents, not pages), and background work for the server's lifetime.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import pkgutil
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
 
     from assay.platform.context import Context, RecordHook
+    from assay.platform.runtime import Runtime
     from assay.settings import Settings
 
 MANIFEST = "manifest"
@@ -57,6 +59,7 @@ class Capability:
     demo: Callable[[Context], None] | None = None
     record_hook: Callable[[Settings], RecordHook] | None = None
     machine_paths: tuple[str, ...] = ()
+    lifespan: Callable[[Runtime], AbstractAsyncContextManager[None]] | None = None
     root: Path = field(default=Path())
 
     @property

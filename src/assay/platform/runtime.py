@@ -7,6 +7,7 @@ settings and clock. Building one opens no connection: the engine connects on fir
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from assay.platform.capabilities import Capability, discover, import_tables
 from assay.platform.clock import Clock, SystemClock
@@ -25,6 +26,8 @@ class Runtime:
     clock: Clock
     capabilities: list[Capability] = field(default_factory=list)
     record_hooks: tuple[RecordHook, ...] = ()
+    #: Per-runtime objects a capability keeps (the trail's appender thread, for instance).
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     def context(self, uow: UnitOfWork, actor: Principal | None = None) -> Context:
         """A use-case context on ``uow``, with every capability's record hook."""

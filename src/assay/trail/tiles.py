@@ -59,7 +59,8 @@ class TileBuffer:
         """Store a newly completed node; nodes arrive in order, so it is always appended."""
         if position != len(self.rows[row]):
             raise ValueError(
-                f"tile {self.tile} row {row}: node {position} arrived, {len(self.rows[row])} expected"
+                f"tile {self.tile} row {row}: node {position} arrived, "
+                f"{len(self.rows[row])} expected"
             )
         self.rows[row].append(digest)
 

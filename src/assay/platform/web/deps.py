@@ -81,6 +81,28 @@ def page_context(request: Request, ctx: Ctx) -> Context:
 PageCtx = Annotated[Context, Depends(page_context)]
 
 
+def reader_context(
+    request: Request,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Context:
+    """A bearer token if one is sent, else the session cookie: for files both people and tools
+    fetch (the trail's tiles, for instance). Without either, a 401 problem, not a redirect."""
+    if credentials is not None:
+        return api_context(ctx, credentials)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    principal = signin.resume(ctx, cookie) if cookie else None
+    if principal is None:
+        raise AuthenticationRequired(
+            "send `Authorization: Bearer <token>` (or sign in) to read this"
+        )
+    ctx.actor = principal
+    return ctx
+
+
+ReaderCtx = Annotated[Context, Depends(reader_context)]
+
+
 def api_permission(perm: Permission) -> Callable[..., Context]:
     """A dependency: the API context, after checking its actor holds ``perm``."""
 

@@ -39,9 +39,19 @@ DOCS_PAGE = "/api/v1/docs"  # a page for people, though it lives under /api
 
 def is_api(request: Request) -> bool:
     """Whether the request is for the API (problem documents) rather than a page."""
-    path = request.url.path
-    prefixes = API_PREFIXES + getattr(request.app.state, "machine_paths", ())
-    return path.startswith(prefixes) and not path.startswith(DOCS_PAGE)
+    return is_machine_path(request.url.path, getattr(request.app.state, "machine_paths", ()))
+
+
+def is_machine_path(path: str, machine_paths: tuple[str, ...] = ()) -> bool:
+    """Whether ``path`` answers machines: the API, the probes, capabilities' machine paths.
+
+    A capability's machine path ending in "/" is a prefix; any other is an exact path.
+    """
+    if path.startswith(DOCS_PAGE):
+        return False
+    if path.startswith(API_PREFIXES):
+        return True
+    return any(path.startswith(p) if p.endswith("/") else path == p for p in machine_paths)
 
 
 def problem(error: AssayError, instance: str, **extra: Any) -> dict[str, Any]:

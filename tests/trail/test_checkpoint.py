@@ -70,7 +70,7 @@ def test_a_signed_checkpoint_opens_with_the_logs_key_and_origin() -> None:
 def test_a_checkpoint_of_another_log_is_refused() -> None:
     keys = MemoryKeyStore("log.example/trail")
     signed = sign_checkpoint(Checkpoint("log.example/trail", 5, ROOT), [keys.signer()])
-    with pytest.raises(OriginMismatch, match="not 'other.example/trail'"):
+    with pytest.raises(OriginMismatch, match=r"not 'other\.example/trail'"):
         open_checkpoint(signed, keys.verifiers(), origin="other.example/trail")
 
 

@@ -48,7 +48,7 @@ def test_a_key_readable_by_others_is_refused(tmp_path: Path) -> None:
 def test_a_corrupt_key_file_names_the_path(tmp_path: Path) -> None:
     FileKeyStore(tmp_path, ORIGIN).signer()
     (tmp_path / "signer.key").write_text("PRIVATE+KEY+garbage\n")
-    with pytest.raises(KeyStoreError, match="signer.key is not a signer key"):
+    with pytest.raises(KeyStoreError, match=r"signer\.key is not a signer key"):
         FileKeyStore(tmp_path, ORIGIN).signer()
 
 
@@ -63,5 +63,5 @@ def test_a_corrupt_verifiers_file_names_the_line(tmp_path: Path) -> None:
     store.signer()
     with store.verifiers_path.open("a") as handle:
         handle.write("not a key\n")
-    with pytest.raises(KeyStoreError, match="verifiers.txt line 2"):
+    with pytest.raises(KeyStoreError, match=r"verifiers\.txt line 2"):
         store.verifiers()

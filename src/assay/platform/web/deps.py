@@ -86,8 +86,11 @@ def reader_context(
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Context:
-    """A bearer token if one is sent, else the session cookie: for files both people and tools
-    fetch (the trail's tiles, for instance). Without either, a 401 problem, not a redirect."""
+    """A bearer token if one is sent, else the session cookie.
+
+    For files both people and tools fetch (the trail's tiles, for instance). Without either, a
+    401 problem, not a redirect.
+    """
     if credentials is not None:
         return api_context(ctx, credentials)
     cookie = request.cookies.get(SESSION_COOKIE)

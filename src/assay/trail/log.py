@@ -143,7 +143,7 @@ def append(
             f"the stored tiles give root {edge.root().hex()} for {size} entries, but the head "
             f"says {head.root.hex()}"
         )
-    check_checkpoint(session, head, cache)
+    check_checkpoint(session, head, None)  # fresh reads: a cache could hide a changed tile
     dirty: dict[TileId, TileBuffer] = {}
     rows: list[dict[str, Any]] = []
     for offset, event in enumerate(events):

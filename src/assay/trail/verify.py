@@ -104,8 +104,9 @@ def _verify(
                 )
             )
             break
-        _check_entry(leaf, event, problems)
-        for level, index, digest in edge.append(leaf_hash(leaf.entry)):
+        data = _as_bytes(leaf.entry)
+        _check_entry(leaf.leaf_index, leaf.event_id, data, event, problems)
+        for level, index, digest in edge.append(leaf_hash(data)):
             found = stored.node(level, index)
             if found != digest:
                 what = "missing" if found is None else f"{found.hex()[:16]}..."
@@ -153,13 +154,22 @@ def _verify(
     return expected, len(checkpoints), head.size
 
 
-def _check_entry(leaf: TrailLeaf, event: AuditEvent | None, problems: list[Problem]) -> None:
+def _as_bytes(value: object) -> bytes:
+    # A tampered row may hold text where bytes belong (SQLite keeps whatever it is given).
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8", "surrogateescape")
+
+
+def _check_entry(
+    leaf_index: int, event_id: int, data: bytes, event: AuditEvent | None, problems: list[Problem]
+) -> None:
     if event is None:
         problems.append(
             Problem(
                 kind="entry",
-                leaf_index=leaf.leaf_index,
-                message=f"leaf {leaf.leaf_index}: its audit event {leaf.event_id} is gone",
+                leaf_index=leaf_index,
+                message=f"leaf {leaf_index}: its audit event {event_id} is gone",
             )
         )
         return
@@ -173,12 +183,12 @@ def _check_entry(leaf: TrailLeaf, event: AuditEvent | None, problems: list[Probl
         before=event.before,
         after=event.after,
     ).to_bytes()
-    if derived != leaf.entry:
+    if derived != data:
         problems.append(
             Problem(
                 kind="entry",
-                leaf_index=leaf.leaf_index,
-                message=f"leaf {leaf.leaf_index}: the stored entry and audit event {event.id} "
+                leaf_index=leaf_index,
+                message=f"leaf {leaf_index}: the stored entry and audit event {event.id} "
                 "no longer "
                 "agree (the event or the entry was changed)",
             )

@@ -129,9 +129,7 @@ def check_checkpoint(session: Session, head: store.TrailState, cache: TileCache 
         )
 
 
-def append(
-    session: Session, events: Sequence[RecordedEvent], cache: TileCache | None = None
-) -> list[int]:
+def append(session: Session, events: Sequence[RecordedEvent]) -> list[int]:
     """Append ``events`` as leaves in the session's transaction; returns their leaf indexes."""
     head = store.lock_head(session)
     size = head.size

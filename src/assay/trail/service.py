@@ -60,10 +60,9 @@ def tile_cache(settings: Settings) -> TileCache:
 
 def record_hook(settings: Settings) -> RecordHook:
     """The hook the platform calls with every batch of recorded events: append, maybe sign."""
-    cache = tile_cache(settings)
 
     def append_to_trail(ctx: Context, events: list[RecordedEvent]) -> None:
-        log.append(ctx.session, events, cache)
+        log.append(ctx.session, events)
         latest = store.latest_checkpoint(ctx.session)
         grown = store.head(ctx.session).size - (latest.size if latest else 0)
         if grown >= ctx.settings.trail_checkpoint_every:

@@ -58,7 +58,7 @@ def tile_cache(settings: Settings) -> TileCache:
     return _CACHES.setdefault(settings.effective_database_url, TileCache())
 
 
-def record_hook(settings: Settings) -> RecordHook:
+def record_hook(_settings: Settings) -> RecordHook:
     """The hook the platform calls with every batch of recorded events: append, maybe sign."""
 
     def append_to_trail(ctx: Context, events: list[RecordedEvent]) -> None:

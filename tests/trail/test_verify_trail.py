@@ -56,7 +56,7 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def bundles(runtime: Runtime, ctx, tmp_path: Path) -> dict[str, Path]:  # type: ignore[no-untyped-def]
+def bundles(runtime: Runtime, ctx, tmp_path: Path) -> dict[str, Path]:
     add_changes(runtime, 5)
     service.sign_now(ctx)
     first = service.status(ctx).size
@@ -94,7 +94,7 @@ def test_it_verifies_bundles_assay_produces(bundles: dict[str, Path]) -> None:
         (lambda b: b.update(checkpoint=None), "no signed checkpoint"),
     ],
 )
-def test_it_rejects_a_tampered_bundle(bundles: dict[str, Path], change, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_it_rejects_a_tampered_bundle(bundles: dict[str, Path], change, reason: str) -> None:
     bundle = json.loads(bundles["inclusion"].read_text())
     change(bundle)
     bundles["inclusion"].write_text(json.dumps(bundle))

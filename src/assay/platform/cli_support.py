@@ -33,7 +33,7 @@ class CliState:
 
     def __init__(self, acting_as: str | None, console: Console | None = None) -> None:
         self.acting_as = acting_as
-        self.console = console or Console()
+        self.console = console or Console(soft_wrap=True)  # keys and tokens must not wrap
         self._runtime: Runtime | None = None
 
     def runtime(self) -> Runtime:

@@ -7,7 +7,7 @@ verification catches each one.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -26,15 +26,15 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 @pytest.fixture
-def sqlite_file(runtime: Runtime) -> Iterator[Path]:
+def sqlite_file(runtime: Runtime) -> Path:
     add_changes(runtime, 8)
     with runtime.db.uow() as uow:
         service.sign_now(runtime.context(uow, system_principal("op")))
     runtime.db.dispose()
     path = Path(make_url(runtime.settings.effective_database_url).database or "")
-    with sqlite3.connect(path) as connection:  # fold the WAL into the main file
+    with closing(sqlite3.connect(path)) as connection:  # fold the WAL into the main file
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    yield path
+    return path
 
 
 def _verifies(runtime: Runtime, path: Path) -> bool:

@@ -1,0 +1,1 @@
+"""Regulation: the regulatory catalogue as data (jurisdictions, regimes, rules) and its loader."""

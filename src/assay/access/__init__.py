@@ -1,0 +1,1 @@
+"""Access: the licence register and market-access decisions."""

@@ -46,6 +46,7 @@ class ExitCode(enum.IntEnum):
     CONFIGURATION = 8
     DATABASE_UNAVAILABLE = 9
     VERIFICATION_FAILED = 10
+    REFUSED = 11
 
 
 class AssayError(Exception):

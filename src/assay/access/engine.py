@@ -40,13 +40,15 @@ class Engine:
         self.catalogue = catalogue
         self.register = register
         self.breaks: list[dt.date] = sorted(_change_days(catalogue, register))
-        assets = sorted(
-            {a for r in _rules(catalogue) for a in (*r.assets, *r.assets_except)}
-        )
+        assets = sorted({a for r in _rules(catalogue) for a in (*r.assets, *r.assets_except)})
         self._asset_class = {asset: i + 1 for i, asset in enumerate(assets)}
         self._asset_of_class: list[str | None] = [None, *assets]
         self._thresholds = sorted(
-            {(r.amount_from.value, r.amount_from.currency) for r in _rules(catalogue) if r.amount_from}
+            {
+                (r.amount_from.value, r.amount_from.currency)
+                for r in _rules(catalogue)
+                if r.amount_from
+            }
         )
         self._cells: dict[CellKey, Verdict] = {}
 
@@ -84,9 +86,7 @@ class Engine:
         end = self.breaks[segment] if segment < len(self.breaks) else None
         return start, end
 
-    def verdict_on(
-        self, jurisdiction: str, client: str, product: str, day: dt.date
-    ) -> Verdict:
+    def verdict_on(self, jurisdiction: str, client: str, product: str, day: dt.date) -> Verdict:
         """The answer for a cell with no asset and no amount (coverage maps, impact analysis)."""
         return self.decide(Request(jurisdiction, client, product, day)).verdict
 
@@ -97,8 +97,10 @@ class Engine:
         products: npt.NDArray[np.str_],
         days: npt.NDArray[np.datetime64],
     ) -> tuple[list[Verdict], npt.NDArray[np.intp]]:
-        """Decide validated columns at once (no asset, no amount): the distinct verdicts, and
-        for each row the index of its verdict in that list."""
+        """Decide validated columns at once (no asset, no amount).
+
+        Returns the distinct verdicts, and for each row the index of its verdict in that list.
+        """
         day_numbers = days.astype("datetime64[D]").astype(np.int64)
         break_numbers = np.array([(b - _EPOCH).days for b in self.breaks], dtype=np.int64)
         segments = np.searchsorted(break_numbers, day_numbers, side="right")
@@ -106,7 +108,9 @@ class Engine:
         c_values, c_index = np.unique(clients, return_inverse=True)
         p_values, p_index = np.unique(products, return_inverse=True)
         width = len(self.breaks) + 1
-        combined = ((j_index * len(c_values) + c_index) * len(p_values) + p_index) * width + segments
+        combined = (
+            (j_index * len(c_values) + c_index) * len(p_values) + p_index
+        ) * width + segments
         keys, inverse = np.unique(combined, return_inverse=True)
         unknown = (1 << len(self._thresholds)) - 1  # no amount: every threshold counts as reached
         verdicts: list[Verdict] = []
@@ -114,7 +118,14 @@ class Engine:
             rest, segment = divmod(int(key), width)
             rest, p = divmod(rest, len(p_values))
             j, c = divmod(rest, len(c_values))
-            cell: CellKey = (str(j_values[j]), str(c_values[c]), str(p_values[p]), 0, unknown, segment)
+            cell: CellKey = (
+                str(j_values[j]),
+                str(c_values[c]),
+                str(p_values[p]),
+                0,
+                unknown,
+                segment,
+            )
             verdict = self._cells.get(cell)
             if verdict is None:
                 verdict = self._compute(cell, None, None)
@@ -166,4 +177,3 @@ def _change_days(catalogue: Catalogue, register: Register) -> set[dt.date]:
             if rule.where is not None:
                 days |= area_dates(catalogue, rule.where)
     return {d for d in days if d > _DAWN}
-

@@ -18,7 +18,7 @@ from decimal import Decimal
 from assay.access.decision import LicenceUsed, ObligationDue, Reason, Request, Verdict
 from assay.access.register import IN_FORCE, Licence, Register
 from assay.regulation.geography import covers, lineage
-from assay.regulation.model import Area, Catalogue, Citation, Regime, Rule
+from assay.regulation.model import Area, Catalogue, Citation, LicenceType, Regime, Rule
 
 NO_LICENCE_BASIS = Citation(
     instrument="Assay market-access policy", article="deny unless a licence in force covers it"
@@ -32,7 +32,9 @@ def evaluate(catalogue: Catalogue, register: Register, request: Request) -> Verd
     location_obligations: list[ObligationDue] = []
     for rule in _location_rules(catalogue, request):
         if rule.kind == "prohibition":
-            forbidden.append(Reason(rule.reason, _rule_message(catalogue, rule, request), rule.basis))
+            forbidden.append(
+                Reason(rule.reason, _rule_message(catalogue, rule, request), rule.basis)
+            )
         elif rule.kind == "obligation":
             location_obligations.append(_due(rule))
     if catalogue.jurisdictions[where].subdivisions_required:
@@ -40,26 +42,27 @@ def evaluate(catalogue: Catalogue, register: Register, request: Request) -> Verd
         return _refused(
             catalogue,
             register,
-            [*forbidden, Reason("subdivision-required", f"{where} licenses per subdivision: "
-                                f"ask again with one of {children}")],
+            [
+                *forbidden,
+                Reason(
+                    "subdivision-required",
+                    f"{where} licenses per subdivision: ask again with one of {children}",
+                ),
+            ],
         )
     candidates = [lic for lic in register.licences if _reaches(catalogue, lic, where, day)]
     if not candidates:
         name = catalogue.jurisdictions[where].name
+        message = f"no licence in the register can serve customers in {name} ({where})"
         return _refused(
             catalogue,
             register,
-            [
-                *forbidden,
-                Reason(
-                    "no-licence",
-                    f"no licence in the register can serve customers in {name} ({where})",
-                    NO_LICENCE_BASIS,
-                ),
-            ],
+            [*forbidden, Reason("no-licence", message, _licence_requirement(catalogue, request))],
         )
     # A licence whose regime never licenses the product only matters when no other could.
-    relevant = [lic for lic in candidates if request.product in catalogue.regimes[lic.regime].products]
+    relevant = [
+        lic for lic in candidates if request.product in catalogue.regimes[lic.regime].products
+    ]
     candidates = relevant or candidates
     served: list[tuple[bool, str, Verdict]] = []
     problems: list[Reason] = []
@@ -83,95 +86,25 @@ def _through(
 ) -> tuple[Verdict | None, list[Reason]]:
     """Whether ``lic`` can serve ``request``: its verdict, or every reason it cannot."""
     regime = catalogue.regimes[lic.regime]
-    day, where = request.as_of, request.jurisdiction
-    name = f"{regime.short} licence {lic.reference} ({lic.entity})"
-    problems: list[Reason] = []
     licence_type = next(t for t in regime.licence_types if t.code == lic.licence_type)
-    status = lic.status_on(day)
-    if status is None or status.status not in IN_FORCE:
-        state = f"{status.status} since {status.on}" if status else "not yet licensed"
-        granted = [c.on for c in lic.history if c.status == "granted"]
-        hint = f" (granted on {granted[0]})" if granted and granted[0] > day else ""
-        problems.append(
-            Reason("licence-not-in-force", f"{name} is {state}{hint}", licence_type.basis)
-        )
-    if licence_type.transitional and regime.transition is not None:
-        end = regime.transition.end_for(lic.home)
-        if day > end:
-            problems.append(
-                Reason(
-                    "transition-ended",
-                    f"{name} is a national licence under the transitional period, which ended "
-                    f"in {lic.home} on {end}",
-                    regime.transition.basis,
-                )
-            )
-    at_home = _at_home(catalogue, lic, regime, where, day)
-    passport_basis: Citation | None = None
-    if not at_home:
-        grants = [p for p in lic.passports if p.jurisdiction in lineage(catalogue, where)]
-        live = [p for p in grants if p.holds_on(day)]
-        if live and licence_type.passport is not None:
-            passport_basis = licence_type.passport.basis
-        else:
-            when = (
-                f"its passport to {where} runs from {grants[0].since}"
-                + (f" until {grants[0].until}" if grants[0].until else "")
-                if grants
-                else f"it has no passport to {where}"
-            )
-            basis = licence_type.passport.basis if licence_type.passport else licence_type.basis
-            problems.append(Reason("not-passported", f"{name}: {when}", basis))
-    needed = regime.products.get(request.product)  # type: ignore[call-overload]
-    held = sorted(lic.services & set(needed or ()))
-    if not needed:
-        problems.append(
-            Reason(
-                "service-not-in-scope",
-                f"{regime.short} does not license {request.product}, so {name} cannot offer it",
-                regime.instrument,
-            )
-        )
-    elif not held or (lic.products and request.product not in lic.products):
-        services = ", ".join(needed)
-        problems.append(
-            Reason(
-                "service-not-in-scope",
-                f"{name} does not cover {request.product} (it needs {regime.short} service "
-                f"{services}"
-                + (f" and {request.product} among the licence's products" if lic.products else "")
-                + ")",
-                licence_type.basis,
-            )
-        )
+    name = f"{regime.short} licence {lic.reference} ({lic.entity})"
+    passport_basis, not_passported = _territory(catalogue, lic, licence_type, request, name)
+    held, out_of_scope = _scope(regime, licence_type, lic, request, name)
     category = next((c for c in regime.client_categories if request.client in c.maps_from), None)
+    obligations, breaches = _licence_rules(catalogue, regime, lic, request, name)
+    problems = [
+        *_standing(regime, licence_type, lic, request.as_of, name),
+        *not_passported,
+        *out_of_scope,
+        *breaches,
+    ]
     if category is None or category.code not in lic.clients:
         label = category.name if category else f"no {regime.short} category"
-        problems.append(
-            Reason(
-                "client-category-excluded",
-                f"{name} does not serve {request.client} clients ({label})",
-                category.basis if category and category.basis else licence_type.basis,
-            )
-        )
-    obligations: list[ObligationDue] = []
-    for rule in _matching(catalogue, regime, request, binds="licence"):
-        if rule.kind == "prohibition":
-            message = f"{name}: {_rule_message(catalogue, rule, request)}"
-            problems.append(Reason(rule.reason, message, rule.basis))
-        elif rule.kind == "condition" and rule.requires not in lic.approvals:
-            problems.append(
-                Reason(
-                    "condition-not-met",
-                    f"{name} lacks the approval {rule.requires!r}: {rule.title}",
-                    rule.basis,
-                )
-            )
-        elif rule.kind == "obligation":
-            obligations.append(_due(rule))
-    if problems:
+        cite = category.basis if category and category.basis else licence_type.basis
+        message = f"{name} does not serve {request.client} clients ({label})"
+        problems.append(Reason("client-category-excluded", message, cite))
+    if problems or category is None:
         return None, problems
-    assert category is not None  # noqa: S101 - checked above: no problems means a category
     basis = [licence_type.basis]
     if passport_basis is not None:
         basis.append(passport_basis)
@@ -202,6 +135,110 @@ def _through(
         register_version=register.version,
     )
     return verdict, []
+
+
+def _standing(
+    regime: Regime, licence_type: LicenceType, lic: Licence, day: dt.date, name: str
+) -> list[Reason]:
+    """Whether the licence is in force on ``day`` (and, if transitional, not past its end)."""
+    problems = []
+    status = lic.status_on(day)
+    if status is None or status.status not in IN_FORCE:
+        state = f"{status.status} since {status.on}" if status else "not yet licensed"
+        granted = [c.on for c in lic.history if c.status == "granted"]
+        hint = f" (granted on {granted[0]})" if granted and granted[0] > day else ""
+        problems.append(
+            Reason("licence-not-in-force", f"{name} is {state}{hint}", licence_type.basis)
+        )
+    if licence_type.transitional and regime.transition is not None:
+        end = regime.transition.end_for(lic.home)
+        if day > end:
+            problems.append(
+                Reason(
+                    "transition-ended",
+                    f"{name} is a national licence under the transitional period, which ended "
+                    f"in {lic.home} on {end}",
+                    regime.transition.basis,
+                )
+            )
+    return problems
+
+
+def _territory(
+    catalogue: Catalogue,
+    lic: Licence,
+    licence_type: LicenceType,
+    request: Request,
+    name: str,
+) -> tuple[Citation | None, list[Reason]]:
+    """The passport basis when the licence serves ``where`` by passport; why not, if it cannot."""
+    day, where = request.as_of, request.jurisdiction
+    regime = catalogue.regimes[lic.regime]
+    if _at_home(catalogue, lic, regime, where, day):
+        return None, []
+    grants = [p for p in lic.passports if p.jurisdiction in lineage(catalogue, where)]
+    if licence_type.passport is not None and any(p.holds_on(day) for p in grants):
+        return licence_type.passport.basis, []
+    if grants:
+        until = f" until {grants[0].until}" if grants[0].until else ""
+        when = f"its passport to {where} runs from {grants[0].since}{until}"
+    else:
+        when = f"it has no passport to {where}"
+    basis = licence_type.passport.basis if licence_type.passport else licence_type.basis
+    return None, [Reason("not-passported", f"{name}: {when}", basis)]
+
+
+def _scope(
+    regime: Regime, licence_type: LicenceType, lic: Licence, request: Request, name: str
+) -> tuple[list[str], list[Reason]]:
+    """The licence's services that cover the product; why it does not cover it, if it does not."""
+    needed = regime.products.get(request.product, ())  # type: ignore[call-overload]
+    held = sorted(lic.services & set(needed))
+    if not needed:
+        message = f"{regime.short} does not license {request.product}, so {name} cannot offer it"
+        return held, [Reason("service-not-in-scope", message, regime.instrument)]
+    if held and (not lic.products or request.product in lic.products):
+        return held, []
+    listed = f" and {request.product} among the licence's products" if lic.products else ""
+    message = (
+        f"{name} does not cover {request.product} (it needs {regime.short} service "
+        f"{', '.join(needed)}{listed})"
+    )
+    return held, [Reason("service-not-in-scope", message, licence_type.basis)]
+
+
+def _licence_rules(
+    catalogue: Catalogue, regime: Regime, lic: Licence, request: Request, name: str
+) -> tuple[list[ObligationDue], list[Reason]]:
+    """The obligations the licence's regime attaches, and its prohibitions and unmet conditions."""
+    obligations: list[ObligationDue] = []
+    problems: list[Reason] = []
+    for rule in _matching(catalogue, regime, request, binds="licence"):
+        if rule.kind == "prohibition":
+            message = f"{name}: {_rule_message(catalogue, rule, request)}"
+            problems.append(Reason(rule.reason, message, rule.basis))
+        elif rule.kind == "condition" and rule.requires not in lic.approvals:
+            message = f"{name} lacks the approval {rule.requires!r}: {rule.title}"
+            problems.append(Reason("condition-not-met", message, rule.basis))
+        elif rule.kind == "obligation":
+            obligations.append(_due(rule))
+    return obligations, problems
+
+
+def _licence_requirement(catalogue: Catalogue, request: Request) -> Citation:
+    """The local law that requires a licence for the product (MiCA Art 59, MiFID II Art 5...).
+
+    Where the catalogue knows none, the group's deny-by-default policy.
+    """
+    local = [
+        regime
+        for regime in catalogue.regimes.values()
+        if regime.licence_types
+        and covers(catalogue, regime.territory, request.jurisdiction, request.as_of)
+    ]
+    for regime in sorted(local, key=lambda r: request.product not in r.products):
+        return regime.licence_types[0].basis
+    return NO_LICENCE_BASIS
 
 
 def _reaches(catalogue: Catalogue, lic: Licence, where: str, day: dt.date) -> bool:
@@ -258,8 +295,11 @@ def _matching(catalogue: Catalogue, regime: Regime, request: Request, *, binds: 
 def amount_reaches(
     amount: Decimal | None, currency: str | None, threshold: float, threshold_currency: str
 ) -> bool:
-    """Whether an amount reaches a threshold; an unknown amount, or one in another currency
-    (Assay holds no exchange rates), is taken to reach it: the obligation applies."""
+    """Whether an amount reaches a threshold.
+
+    An unknown amount, or one in another currency (Assay holds no exchange rates), is taken to
+    reach it: the obligation applies.
+    """
     if amount is None or currency != threshold_currency:
         return True
     return amount >= Decimal(str(threshold))
@@ -315,4 +355,3 @@ _ORDER = (
     "client-category-excluded",
     "condition-not-met",
 )
-

@@ -18,7 +18,7 @@ from assay.access.register import Licence, PassportGrant, Register, StatusChange
 from assay.access.schemas import LicenceFile, LicenceIn
 from assay.errors import InvalidInput
 from assay.regulation.geography import covers
-from assay.regulation.model import PRODUCTS, Catalogue
+from assay.regulation.model import PRODUCTS, Catalogue, LicenceType, Regime
 
 
 def check_licence(catalogue: Catalogue, lic: LicenceIn, *, where: str = "") -> None:
@@ -31,6 +31,12 @@ def check_licence(catalogue: Catalogue, lic: LicenceIn, *, where: str = "") -> N
     if lic.licence_type not in types:
         raise InvalidInput.not_one_of(f"{where}licence_type", lic.licence_type, types)
     licence_type = types[lic.licence_type]
+    _check_scope(regime, lic, where)
+    _check_home(catalogue, regime, lic, where)
+    _check_dates(catalogue, licence_type, regime, lic, where)
+
+
+def _check_scope(regime: Regime, lic: LicenceIn, where: str) -> None:
     services = {s.code for s in regime.services}
     for value in lic.services:
         if value not in services:
@@ -42,6 +48,9 @@ def check_licence(catalogue: Catalogue, lic: LicenceIn, *, where: str = "") -> N
     for value in lic.clients:
         if value not in categories:
             raise InvalidInput.not_one_of(f"{where}clients", value, categories)
+
+
+def _check_home(catalogue: Catalogue, regime: Regime, lic: LicenceIn, where: str) -> None:
     if lic.home not in catalogue.jurisdictions:
         raise InvalidInput(
             f"{where}home {lic.home!r} is not a jurisdiction of the catalogue (e.g. MT, AE-DU)",
@@ -55,6 +64,11 @@ def check_licence(catalogue: Catalogue, lic: LicenceIn, *, where: str = "") -> N
             field=f"{where}home",
             value=lic.home,
         )
+
+
+def _check_dates(
+    catalogue: Catalogue, licence_type: LicenceType, regime: Regime, lic: LicenceIn, where: str
+) -> None:
     days = [h.date for h in lic.history]
     if days != sorted(days):
         raise InvalidInput(

@@ -58,7 +58,9 @@ class LicenceIn(Schema):
     regulator: str = Field(min_length=2, max_length=200)
     home: str
     services: list[str] = Field(min_length=1)
-    products: list[str] = Field(default_factory=list, description="empty: whatever the services allow")
+    products: list[str] = Field(
+        default_factory=list, description="empty: whatever the services allow"
+    )
     clients: list[str] = Field(min_length=1, description="the regime's own client categories")
     approvals: list[str] = Field(default_factory=list, description="e.g. margin-trading")
     conditions: str = ""

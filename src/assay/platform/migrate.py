@@ -106,8 +106,8 @@ def revision(
     import_tables(capabilities)
     target = next(c for c in capabilities if c.name == capability)
     versions = target.root / "migrations" / "versions"
+    labels = {c.name for c in capabilities if c.migrations_dir}  # before the folder is made
     versions.mkdir(parents=True, exist_ok=True)
-    labels = {c.name for c in capabilities if c.migrations_dir}
     with _connection(db) as connection:
         config = _config(capabilities, connection)
         if capability in labels:

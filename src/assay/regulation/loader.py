@@ -28,6 +28,7 @@ from assay.regulation.model import (
     CatalogueHeader,
     Jurisdiction,
     Regime,
+    Rule,
 )
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -100,9 +101,7 @@ def _check_jurisdictions(
         if j.parent is not None and j.parent not in jurisdictions:
             _fail(path, root, ("jurisdictions", i, "parent"), f"unknown jurisdiction {j.parent}")
         if j.parent is not None and not j.code.startswith(j.parent + "-"):
-            _fail(
-                path, root, ("jurisdictions", i, "code"), f"{j.code} must start with {j.parent}-"
-            )
+            _fail(path, root, ("jurisdictions", i, "code"), f"{j.code} must start with {j.parent}-")
         if j.parent is None and "-" in j.code:
             _fail(path, root, ("jurisdictions", i, "parent"), f"{j.code} needs its parent")
         for k, m in enumerate(j.memberships):
@@ -152,20 +151,24 @@ def _check_regime(
             if code not in jurisdictions:
                 _fail(path, node, ("transition", "ends", code), f"unknown jurisdiction {code}")
     for i, rule in enumerate(regime.rules):
-        where = ("rules", i)
         if rule.where is not None:
-            area(rule.where, (*where, "where"))
-        if rule.kind == "obligation" and rule.obligation is None:
-            _fail(path, node, (*where, "obligation"), "an obligation rule needs an obligation")
-        if rule.kind != "obligation" and rule.obligation is not None:
-            _fail(path, node, (*where, "obligation"), f"a {rule.kind} carries no obligation")
-        if rule.kind == "condition" and rule.requires is None:
-            _fail(path, node, (*where, "requires"), "a condition names the approval it requires")
-        if rule.effective_until is not None and rule.effective_until <= rule.effective_from:
-            _fail(path, node, (*where, "effective_until"), "must be after effective_from")
-        if rule.obligation is not None and rule.obligation.code in ("leverage-cap", "travel-rule"):
-            if rule.obligation.value is None:
-                _fail(path, node, (*where, "obligation", "value"), "this obligation needs a value")
+            area(rule.where, ("rules", i, "where"))
+        _check_rule(rule, path, node, ("rules", i))
+
+
+def _check_rule(rule: Rule, path: Path, node: yaml.Node, where: tuple[str | int, ...]) -> None:
+    """The checks one rule needs beyond its own model (pydantic cannot see the kind)."""
+    if rule.kind == "obligation" and rule.obligation is None:
+        _fail(path, node, (*where, "obligation"), "an obligation rule needs an obligation")
+    if rule.kind != "obligation" and rule.obligation is not None:
+        _fail(path, node, (*where, "obligation"), f"a {rule.kind} carries no obligation")
+    if rule.kind == "condition" and rule.requires is None:
+        _fail(path, node, (*where, "requires"), "a condition names the approval it requires")
+    if rule.effective_until is not None and rule.effective_until <= rule.effective_from:
+        _fail(path, node, (*where, "effective_until"), "must be after effective_from")
+    valued = ("leverage-cap", "travel-rule")
+    if rule.obligation and rule.obligation.code in valued and rule.obligation.value is None:
+        _fail(path, node, (*where, "obligation", "value"), "this obligation needs a value")
 
 
 def _check_rule_ids(regimes: dict[str, Regime]) -> None:
@@ -233,9 +236,12 @@ def _line(node: yaml.Node, loc: tuple[str | int, ...]) -> int:
                 if str(key.value) == str(part):
                     child = value
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
         if child is None:
             break
         node = child

@@ -262,7 +262,7 @@ class Rule(Model):
     note: str = ""
 
     def in_force_on(self, day: dt.date) -> bool:
-        """Whether the rule applies on ``day`` (``effective_until`` is the first day it does not)."""
+        """Whether the rule applies on ``day`` (``effective_until`` is its first day off)."""
         return self.effective_from <= day and (
             self.effective_until is None or day < self.effective_until
         )

@@ -1,0 +1,221 @@
+"""The access pages: coverage map, licence register and timelines, decision explorer, impact.
+
+Thin handlers over ``service``; the one form that changes data (a status change) goes through
+``page_form`` (session, CSRF, permission).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from assay.access import permissions, service
+from assay.access.analysis import CellChange
+from assay.access.decision import parse_request
+from assay.access.register import STATUSES
+from assay.access.schemas import StatusChangeIn
+from assay.errors import InvalidInput
+from assay.platform.context import Context
+from assay.platform.web.deps import PageCtx, page_form
+from assay.platform.web.security import add_flash
+from assay.platform.web.templating import render
+from assay.regulation.model import CLIENTS, PRODUCTS
+
+#: Jurisdictions always shown on the coverage map, served or not, so refusals are visible too.
+WATCHED = ("GB", "CH", "US", "HK", "JP", "AE-AZ", "AE-DU-DIFC", "RU", "KP", "IR", "UA-43")
+
+
+def _day(value: str, field: str, default: dt.date) -> dt.date:
+    if not value:
+        return default
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{field} {value!r} is not a date (expected YYYY-MM-DD)", field=field, value=value
+        ) from None
+
+
+def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers reads best
+    """The access page routes."""
+    pages = APIRouter(prefix="/access", include_in_schema=False)
+
+    @pages.get("")
+    def overview(
+        request: Request, ctx: PageCtx, client: str = "retail", as_of: str = ""
+    ) -> Response:
+        if client not in CLIENTS:
+            raise InvalidInput.not_one_of("client", client, CLIENTS)
+        day = _day(as_of, "as_of", ctx.clock.now().date())
+        grid = service.coverage_map(ctx, day, client)
+        cat = service.catalogue()
+        shown = [c for c, products in grid.items() if products] + [
+            c for c in WATCHED if not grid.get(c)
+        ]
+        compiled = service.engine(ctx)
+        rows = []
+        for code in shown:
+            cells = []
+            for product in PRODUCTS:
+                verdict = compiled.verdict_on(code, client, product, day)
+                cells.append(
+                    {
+                        "product": product,
+                        "allowed": verdict.allowed,
+                        "reason": verdict.reasons[0].code if verdict.reasons else "",
+                        "licence": verdict.licence.reference if verdict.licence else "",
+                    }
+                )
+            rows.append(
+                {
+                    "code": code,
+                    "name": cat.jurisdictions[code].name,
+                    "cells": cells,
+                    "served": len(grid.get(code, [])),
+                }
+            )
+        page = {
+            "rows": rows,
+            "products": PRODUCTS,
+            "clients": CLIENTS,
+            "client": client,
+            "as_of": day.isoformat(),
+            "served_count": sum(1 for p in grid.values() if p),
+            "deadlines": service.upcoming_deadlines(ctx, within_days=120),
+            "catalogue": cat,
+            "register_version": compiled.register.version,
+        }
+        return render(request, "access/overview.html", page)
+
+    @pages.get("/licences")
+    def licences(request: Request, ctx: PageCtx) -> Response:
+        page = {
+            "licences": service.list_licences(ctx),
+            "deadlines": service.upcoming_deadlines(ctx, within_days=365),
+        }
+        return render(request, "access/licences.html", page)
+
+    @pages.get("/licences/{reference}")
+    def licence(request: Request, reference: str, ctx: PageCtx) -> Response:
+        lic = service.get_licence(ctx, reference)
+        page = {
+            "licence": lic,
+            "statuses": STATUSES,
+            "today": ctx.clock.now().date().isoformat(),
+            "can_write": ctx.require_actor().can(permissions.REGISTER_WRITE),
+        }
+        return render(request, "access/licence.html", page)
+
+    @pages.post("/licences/{reference}/status")
+    def licence_status(
+        request: Request,
+        reference: str,
+        *,
+        ctx: Annotated[Context, Depends(page_form(permissions.REGISTER_WRITE))],
+        status: Annotated[str, Form()],
+        date: Annotated[str, Form()],
+        note: Annotated[str, Form()] = "",
+    ) -> Response:
+        if status not in STATUSES:
+            raise InvalidInput.not_one_of("status", status, STATUSES)
+        change = StatusChangeIn.model_validate(
+            {"status": status, "date": _day(date, "date", ctx.clock.now().date()), "note": note}
+        )
+        lic = service.change_status(ctx, reference, change)
+        response = RedirectResponse(f"/access/licences/{reference}", status_code=303)
+        add_flash(
+            request,
+            response,
+            ctx.settings,
+            "success",
+            f"{lic.reference} is {lic.status} from {lic.status_since}.",
+        )
+        return response
+
+    @pages.get("/decide")
+    def decide(
+        request: Request,
+        ctx: PageCtx,
+        *,
+        jurisdiction: str = "",
+        client: str = "retail",
+        product: str = "spot",
+        asset: str = "",
+        amount: str = "",
+        currency: str = "",
+        as_of: str = "",
+    ) -> Response:
+        answer: dict[str, Any] | None = None
+        error: str | None = None
+        if jurisdiction:
+            compiled = service.engine(ctx)
+            fields = {
+                "jurisdiction": jurisdiction,
+                "client": client,
+                "product": product,
+                "asset": asset,
+                "amount": amount,
+                "currency": currency,
+                "as_of": as_of,
+            }
+            try:
+                req = parse_request(compiled.catalogue, fields, today=ctx.clock.now().date())
+                answer = service.answer(compiled.decide(req), req)
+            except InvalidInput as exc:
+                error = exc.message
+        cat = service.catalogue()
+        page = {
+            "answer": answer,
+            "error": error,
+            "form": {
+                "jurisdiction": jurisdiction,
+                "client": client,
+                "product": product,
+                "asset": asset,
+                "amount": amount,
+                "currency": currency,
+                "as_of": as_of,
+            },
+            "jurisdictions": [
+                (j.code, f"{j.code} · {j.name}")
+                for j in sorted(cat.jurisdictions.values(), key=lambda j: j.code)
+            ],
+            "clients": CLIENTS,
+            "products": PRODUCTS,
+        }
+        return render(request, "access/decide.html", page)
+
+    @pages.get("/impact")
+    def impact(
+        request: Request,
+        ctx: PageCtx,
+        *,
+        to: str = "",
+        licence: str = "",
+        status: str = "",
+    ) -> Response:
+        start = request.query_params.get("from", "")  # "from" is a keyword in Python
+        changes: list[CellChange] | None = None
+        title = ""
+        if licence and status:
+            day = _day(start, "from", ctx.clock.now().date())
+            changes = service.what_if(ctx, licence, status, day)
+            title = f"if {licence} were {status} on {day}"
+        elif start and to:
+            day_from = _day(start, "from", ctx.clock.now().date())
+            day_to = _day(to, "to", ctx.clock.now().date())
+            changes = service.impact_between(ctx, day_from, day_to)
+            title = f"between {day_from} and {day_to}"
+        page = {
+            "changes": changes,
+            "title": title,
+            "form": {"from": start, "to": to, "licence": licence, "status": status},
+            "licences": [lic.reference for lic in service.list_licences(ctx)],
+            "statuses": STATUSES,
+        }
+        return render(request, "access/impact.html", page)
+
+    return pages

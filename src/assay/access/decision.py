@@ -83,12 +83,17 @@ class Verdict:
     register_version: int
 
     def key(self) -> tuple[Any, ...]:
-        """What makes two verdicts the same answer (used by impact analysis)."""
+        """What makes two verdicts the same answer for impact analysis.
+
+        Two refusals are the same answer whatever their reasons; two permissions are the same
+        when the same licence serves with the same obligations.
+        """
+        if not self.allowed:
+            return (False,)
         return (
-            self.allowed,
+            True,
             self.licence.reference if self.licence else None,
             tuple((o.code, o.value, o.currency) for o in self.obligations),
-            tuple(r.code for r in self.reasons),
         )
 
 

@@ -52,7 +52,7 @@ class ScreenSummary:
 
 
 def read_customers(stream: IO[str], *, source: str) -> Iterator[dict[str, str]]:
-    """Rows of a customer CSV file; InvalidInput naming the missing columns otherwise."""
+    """Rows of a customer CSV file; InvalidInput naming the missing columns (raised at once)."""
     reader = csv.DictReader(stream)
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
@@ -64,8 +64,7 @@ def read_customers(stream: IO[str], *, source: str) -> Iterator[dict[str, str]]:
             value=header,
         )
     reader.fieldnames = header
-    for row in reader:
-        yield {k: (v or "").strip() for k, v in row.items() if k is not None}
+    return ({k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader)
 
 
 def screen(

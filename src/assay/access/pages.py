@@ -52,10 +52,15 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         day = _day(as_of, "as_of", ctx.clock.now().date())
         grid = service.coverage_map(ctx, day, client)
         cat = service.catalogue()
-        shown = [c for c, products in grid.items() if products] + [
-            c for c in WATCHED if not grid.get(c)
-        ]
         compiled = service.engine(ctx)
+        # Where something is served, where the group holds a licence or passport, and the
+        # places people ask about: refusals there are worth seeing too.
+        footprint = {lic.home for lic in compiled.register.licences} | {
+            p.jurisdiction for lic in compiled.register.licences for p in lic.passports
+        }
+        shown = [c for c, products in grid.items() if products or c in footprint] + [
+            c for c in WATCHED if not grid.get(c) and c not in footprint
+        ]
         rows = []
         for code in shown:
             cells = []

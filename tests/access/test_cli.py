@@ -1,4 +1,4 @@
-"""``assay access ...``: exit codes of check, JSON answers, screening files, impact, the register."""
+"""``assay access ...``: check exit codes, JSON answers, screening, impact, the register."""
 
 from __future__ import annotations
 

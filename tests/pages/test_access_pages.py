@@ -87,6 +87,40 @@ def test_impact_what_if_a_licence_were_suspended(page: Page) -> None:
     expect(rows.first).to_contain_text("refused")
 
 
+def test_compliance_adds_and_edits_a_licence_and_sees_errors_in_place(page: Page) -> None:
+    sign_in(page, "compliance@kestrel.example")
+    page.goto("/access/licences")
+    page.get_by_role("link", name="Add a licence").click()
+    editor = page.get_by_label("Licence")
+    text = editor.input_value().replace("NEW-REFERENCE", "MFSA-CASP-TEST")
+    editor.fill(text.replace("- a\n", "- z\n", 1))
+    page.get_by_role("button", name="Add licence").click()
+    expect(page.locator("#editor-error")).to_contain_text("services 'z' is not accepted")
+    expect(editor).to_have_attribute("aria-invalid", "true")
+    editor.fill(text)
+    page.get_by_role("button", name="Add licence").click()
+    expect(page.get_by_role("heading", name="MFSA-CASP-TEST", level=1)).to_be_visible()
+    expect(page.get_by_text("MFSA-CASP-TEST added.")).to_be_visible()
+    page.get_by_role("link", name="Edit this licence").click()
+    editor = page.get_by_label("Licence")
+    editor.fill(
+        editor.input_value().replace(
+            "regulator: the competent authority", "regulator: Test Authority"
+        )
+    )
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".facts")).to_contain_text("Test Authority")
+    page.get_by_role("button", name="Mark annual report as met").click()
+    expect(page.locator(".deadlines")).to_contain_text("done 20")
+
+
+def test_a_viewer_cannot_open_the_licence_editor(page: Page) -> None:
+    sign_in(page, "viewer@kestrel.example")
+    response = page.goto("/access/licences/new")
+    assert response is not None
+    assert response.status == 403
+
+
 def test_compliance_records_a_suspension_and_the_map_follows(page: Page) -> None:
     sign_in(page, "compliance@kestrel.example")
     page.goto("/access/licences/VARA-VASP-0116")

@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+import yaml
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from assay.access import permissions, service
 from assay.access.analysis import CellChange
 from assay.access.decision import parse_request
 from assay.access.register import STATUSES
-from assay.access.schemas import StatusChangeIn
-from assay.errors import InvalidInput
+from assay.access.schemas import LicenceIn, LicencePublic, StatusChangeIn
+from assay.errors import Conflict, InvalidInput, NotFound
 from assay.platform.context import Context
-from assay.platform.web.deps import PageCtx, page_form
+from assay.platform.web.deps import PageCtx, page_form, page_permission
 from assay.platform.web.security import add_flash
 from assay.platform.web.templating import render
 from assay.regulation.model import CLIENTS, PRODUCTS
@@ -100,8 +102,54 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         page = {
             "licences": service.list_licences(ctx),
             "deadlines": service.upcoming_deadlines(ctx, within_days=365),
+            "can_write": ctx.require_actor().can(permissions.REGISTER_WRITE),
         }
         return render(request, "access/licences.html", page)
+
+    @pages.get("/licences/new")
+    def licence_new(
+        request: Request,
+        ctx: Annotated[Context, Depends(page_permission(permissions.REGISTER_WRITE))],
+    ) -> Response:
+        return _editor(request, None, yaml.safe_dump(_TEMPLATE, sort_keys=False), None)
+
+    @pages.post("/licences/new")
+    def licence_create(
+        request: Request,
+        ctx: Annotated[Context, Depends(page_form(permissions.REGISTER_WRITE))],
+        text: Annotated[str, Form()],
+    ) -> Response:
+        try:
+            lic = service.add_licence(ctx, _parse_licence(text))
+        except (InvalidInput, Conflict, NotFound) as exc:
+            return _editor(request, None, text, exc.message, status_code=exc.status)
+        response = RedirectResponse(f"/access/licences/{lic.reference}", status_code=303)
+        add_flash(request, response, ctx.settings, "success", f"{lic.reference} added.")
+        return response
+
+    @pages.get("/licences/{reference}/edit")
+    def licence_edit(
+        request: Request,
+        reference: str,
+        ctx: Annotated[Context, Depends(page_permission(permissions.REGISTER_WRITE))],
+    ) -> Response:
+        lic = service.get_licence(ctx, reference)
+        return _editor(request, reference, _as_yaml(lic), None)
+
+    @pages.post("/licences/{reference}/edit")
+    def licence_update(
+        request: Request,
+        reference: str,
+        ctx: Annotated[Context, Depends(page_form(permissions.REGISTER_WRITE))],
+        text: Annotated[str, Form()],
+    ) -> Response:
+        try:
+            lic = service.update_licence(ctx, reference, _parse_licence(text))
+        except (InvalidInput, Conflict, NotFound) as exc:
+            return _editor(request, reference, text, exc.message, status_code=exc.status)
+        response = RedirectResponse(f"/access/licences/{lic.reference}", status_code=303)
+        add_flash(request, response, ctx.settings, "success", f"{lic.reference} updated.")
+        return response
 
     @pages.get("/licences/{reference}")
     def licence(request: Request, reference: str, ctx: PageCtx) -> Response:
@@ -113,6 +161,18 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
             "can_write": ctx.require_actor().can(permissions.REGISTER_WRITE),
         }
         return render(request, "access/licence.html", page)
+
+    @pages.post("/licences/{reference}/deadlines/{deadline_id}/done")
+    def deadline_done(
+        request: Request,
+        reference: str,
+        deadline_id: int,
+        ctx: Annotated[Context, Depends(page_form(permissions.REGISTER_WRITE))],
+    ) -> Response:
+        service.complete_deadline(ctx, reference, deadline_id, ctx.clock.now().date())
+        response = RedirectResponse(f"/access/licences/{reference}", status_code=303)
+        add_flash(request, response, ctx.settings, "success", "Deadline marked as met.")
+        return response
 
     @pages.post("/licences/{reference}/status")
     def licence_status(
@@ -224,3 +284,61 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         return render(request, "access/impact.html", page)
 
     return pages
+
+
+_TEMPLATE: dict[str, Any] = {
+    "reference": "NEW-REFERENCE",
+    "entity": "kestrel-eu-casp",
+    "regime": "mica",
+    "licence_type": "casp",
+    "regulator": "the competent authority",
+    "home": "MT",
+    "services": ["a", "c", "d"],
+    "products": [],
+    "clients": ["client"],
+    "approvals": [],
+    "conditions": "",
+    "history": [{"status": "granted", "date": "2026-01-01", "note": ""}],
+    "passports": [{"to": ["FR", "DE"], "since": "2026-01-15"}],
+    "deadlines": [{"kind": "reporting", "due": "2026-12-31", "title": "annual report"}],
+}
+
+
+def _editor(
+    request: Request, reference: str | None, text: str, error: str | None, *, status_code: int = 200
+) -> Response:
+    page = {"reference": reference, "text": text, "error": error}
+    return render(request, "access/editor.html", page, status_code=status_code)
+
+
+def _parse_licence(text: str) -> LicenceIn:
+    """A licence from the editor's YAML; errors name the field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"the licence is not valid YAML: {exc}", field="text") from exc
+    try:
+        return LicenceIn.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"]) or "licence"
+        raise InvalidInput(
+            f"{where}: {error['msg']} (got {error.get('input')!r})", field=where
+        ) from exc
+
+
+def _as_yaml(lic: LicencePublic) -> str:
+    data = lic.model_dump(
+        mode="json", exclude={"id", "entity_name", "status", "status_since", "passports"}
+    )
+    for deadline in data["deadlines"]:
+        deadline.pop("id", None)
+    blocks: dict[tuple[str, str | None], list[str]] = {}
+    for p in lic.passports:
+        key = (p.since.isoformat(), p.until.isoformat() if p.until else None)
+        blocks.setdefault(key, []).append(p.jurisdiction)
+    data["passports"] = [
+        {"to": codes, "since": since, **({"until": until} if until else {})}
+        for (since, until), codes in blocks.items()
+    ]
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

@@ -109,7 +109,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
     @pages.get("/licences/new")
     def licence_new(
         request: Request,
-        ctx: Annotated[Context, Depends(page_permission(permissions.REGISTER_WRITE))],
+        _ctx: Annotated[Context, Depends(page_permission(permissions.REGISTER_WRITE))],
     ) -> Response:
         return _editor(request, None, yaml.safe_dump(_TEMPLATE, sort_keys=False), None)
 

@@ -9,11 +9,13 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from assay.access import service
+from assay.access.decision import parse_request
 from assay.access.schemas import LicenceIn, StatusChangeIn
 from assay.access.store import LicenceRow, RegisterVersionRow
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -153,7 +155,7 @@ def test_a_duplicate_reference_is_a_conflict_and_stores_nothing(group: Runtime) 
     ],
 )
 def test_bad_licences_are_refused_with_the_field_and_nothing_is_stored(
-    group: Runtime, changes: dict[str, object], field: str, words: str
+    group: Runtime, changes: dict[str, Any], field: str, words: str
 ) -> None:
     before = _counts(group)
     ctx = _ctx(group)
@@ -222,7 +224,7 @@ def test_a_past_answer_replays_on_its_register_version_after_the_register_change
     group: Runtime,
 ) -> None:
     ctx = _ctx(group)
-    request = service.parse_request(
+    request = parse_request(
         service.catalogue(),
         {"jurisdiction": "DE", "client": "retail", "product": "spot", "as_of": "2026-06-01"},
         today=dt.date(2026, 3, 1),

@@ -242,7 +242,7 @@ def add_licence(ctx: Context, lic: LicenceIn) -> LicencePublic:
         ctx,
         "access.licence.add",
         ObjectRef("licence", lic.reference),
-        after={**_dump(public), "register_version": version},
+        after={**_dump(public), **version},
     )
     ctx.commit()
     return public
@@ -274,7 +274,7 @@ def update_licence(ctx: Context, reference: str, lic: LicenceIn) -> LicencePubli
         "access.licence.update",
         ObjectRef("licence", reference),
         before=before,
-        after={**after, "register_version": version},
+        after={**after, **version},
     )
     ctx.commit()
     return public
@@ -316,7 +316,7 @@ def change_status(ctx: Context, reference: str, change: StatusChangeIn) -> Licen
         f"access.licence.{change.status}",
         ObjectRef("licence", reference),
         before=before,
-        after={**_dump(public), "register_version": version},
+        after={**_dump(public), **version},
     )
     ctx.commit()
     return public
@@ -403,7 +403,13 @@ def import_licences(ctx: Context, path: Path) -> dict[str, list[str]]:
         action = "access.licence.add" if before is None else "access.licence.update"
         record(ctx, action, ObjectRef("licence", lic.reference), before=before, after=after)
     if report["added"] or report["updated"]:
-        _new_version(ctx)
+        version = _new_version(ctx)
+        record(
+            ctx,
+            "access.register.version",
+            ObjectRef("register", version["register_version"]),
+            after={**version, "licences": report["added"] + report["updated"]},
+        )
     ctx.commit()
     return report
 
@@ -528,8 +534,12 @@ def _snapshot(ctx: Context, version: int) -> Register:
     return Register(version=version, licences=tuple(facts))
 
 
-def _new_version(ctx: Context) -> int:
-    """Write the register as it now stands as a new version; return its number."""
+def _new_version(ctx: Context) -> dict[str, Any]:
+    """Write the register as it now stands as a new version.
+
+    Returns its number and digest, which the caller records with the change, so that the
+    trail commits to every register state.
+    """
     ctx.session.flush()
     head = ctx.session.scalar(
         select(RegisterVersionRow.version).order_by(RegisterVersionRow.version.desc()).limit(1)
@@ -537,12 +547,10 @@ def _new_version(ctx: Context) -> int:
     version = (head or 0) + 1
     snapshot = _snapshot(ctx, version).to_json()
     body = json.dumps({**snapshot, "version": 0}, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.sha256(body.encode()).hexdigest()
     ctx.session.add(
         RegisterVersionRow(
-            version=version,
-            created_at=ctx.clock.now(),
-            digest=hashlib.sha256(body.encode()).hexdigest(),
-            snapshot=snapshot,
+            version=version, created_at=ctx.clock.now(), digest=digest, snapshot=snapshot
         )
     )
     cat = catalogue()
@@ -556,7 +564,7 @@ def _new_version(ctx: Context) -> int:
             )
         )
     ctx.session.flush()
-    return version
+    return {"register_version": version, "register_digest": digest}
 
 
 # --- bulk: screening, impact, coverage ---------------------------------------------------------

@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, s
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from assay.access import permissions, service
+from assay.access import counterparties_api, permissions, service
 from assay.access.decision import parse_request
 from assay.access.schemas import DecisionIn, LicenceIn, LicencePublic, StatusChangeIn
 from assay.errors import InvalidInput
@@ -212,6 +212,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
             headers={"Content-Disposition": f'attachment; filename="decisions-{job_id}.csv"'},
         )
 
+    counterparties_api.add_routes(api)
     return api
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assay.access import analysis, service
+from assay.access import analysis, counterparties_cli, service
 from assay.access.decision import parse_request
 from assay.access.schemas import StatusChangeIn
 from assay.errors import ExitCode, InvalidInput
@@ -270,6 +270,13 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
             )
         )
 
+    @app.command("catalogue-schema")
+    def catalogue_schema() -> None:
+        """Print the catalogue's JSON Schema (docs/formats/catalogue.schema.json)."""
+        from assay.regulation.schema import catalogue_schema as schema  # noqa: PLC0415
+
+        typer.echo(json.dumps(schema(), indent=2, sort_keys=True))
+
     @licences.command("list")
     def licence_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         """Every licence of the register."""
@@ -384,6 +391,7 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
             )
         )
 
+    counterparties_cli.add_commands(app)
     return app
 
 

@@ -6,6 +6,7 @@ Runs on SQLite and PostgreSQL with the seeded API tokens; errors are RFC 9457 pr
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,3 +221,39 @@ def test_impact_and_what_if(api: TestClient, seed: Seed) -> None:
         {"licence": "MAS-MPI-0902", "status": "suspended", "date": "2026-03-01"},
     ).json()
     assert {c["jurisdiction"] for c in what_if} == {"SG"}
+
+
+ESMA = Path(__file__).parents[3] / "shared" / "samples" / "regulation" / "esma"
+
+
+def test_a_transfer_decision_says_what_esma_lists_of_the_counterparty(
+    api: TestClient, seed: Seed
+) -> None:
+    headers = {**bearer(seed, Role.COMPLIANCE), "content-type": "text/csv"}
+    for name in ("CASP20260209.csv", "NCASP20260209.csv"):
+        imported = api.post(
+            f"/api/v1/access/esma/imports?name={name}&accept_problems=true",
+            content=(ESMA / name).read_bytes(),
+            headers=headers,
+        )
+        assert imported.status_code == 201, imported.text
+    transfer = {"jurisdiction": "FR", "client": "retail", "product": "transfer"}
+    known = _post(
+        api,
+        seed,
+        "/decisions",
+        {**transfer, "counterparty": "5299005V5GBSN2A4C303", "counterparty_jurisdiction": "FR"},
+    ).json()
+    assert known["allowed"] is True
+    assert known["counterparty"]["status"] == "authorised"
+    assert known["counterparty"]["name"] == "Bybit EU GmbH"
+    assert known["counterparty"]["serves_jurisdiction"] is True
+    assert known["warnings"] == []
+    flagged = _post(api, seed, "/decisions", {**transfer, "counterparty": "MEXC Global"}).json()
+    assert flagged["counterparty"]["status"] == "unauthorised"
+    assert "without authorisation" in flagged["warnings"][0]
+    unknown = _post(api, seed, "/decisions", {**transfer, "counterparty": "Nobody Ltd"}).json()
+    assert unknown["counterparty"]["status"] == "unknown"
+    not_transfer = _post(api, seed, "/decisions", {**FR_PERP, "counterparty": "MEXC Global"})
+    assert not_transfer.status_code == 422
+    assert not_transfer.json()["field"] == "counterparty"

@@ -75,7 +75,15 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
             )
             for i, item in enumerate(items)
         ]
-        answers = [service.answer(compiled.decide(r), r) for r in requests]
+        answers = [
+            service.with_counterparty(
+                ctx,
+                service.answer(compiled.decide(r), r),
+                item.counterparty,
+                item.counterparty_jurisdiction,
+            )
+            for item, r in zip(items, requests, strict=True)
+        ]
         return answers if isinstance(body, list) else answers[0]
 
     @api.post("/replay")

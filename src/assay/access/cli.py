@@ -44,6 +44,12 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
         amount: Annotated[str | None, typer.Option(help="decimal amount; needs --currency")] = None,
         currency: Annotated[str | None, typer.Option(help="ISO 4217 code, e.g. EUR")] = None,
         as_of: DateOpt = None,
+        counterparty: Annotated[
+            str | None, typer.Option(help="transfers: the receiving provider's name or LEI")
+        ] = None,
+        counterparty_jurisdiction: Annotated[
+            str | None, typer.Option(help="where the receiving provider should serve")
+        ] = None,
         as_json: JsonOpt = False,
     ) -> None:
         """May PRODUCT be offered to a CLIENT living in JURISDICTION? Exit 0 yes, 11 no."""
@@ -60,10 +66,16 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
             compiled = service.engine(use_case)
             request = parse_request(compiled.catalogue, fields, today=use_case.clock.now().date())
             decision = compiled.decide(request)
+            answered = service.with_counterparty(
+                use_case,
+                service.answer(decision, request),
+                counterparty,
+                counterparty_jurisdiction,
+            )
         if as_json:
-            emit_json(ctx, service.answer(decision, request))
+            emit_json(ctx, answered)
         else:
-            _print_decision(ctx, service.answer(decision, request))
+            _print_decision(ctx, answered)
         if not decision.allowed:
             raise typer.Exit(ExitCode.REFUSED)
 
@@ -426,6 +438,12 @@ def _print_decision(ctx: typer.Context, data: dict[str, Any]) -> None:
         for r in data["reasons"]:
             cite = f" ({r['basis']['instrument']}, {r['basis']['article']})" if "basis" in r else ""
             out.print(f"  {r['code']}: {r['message']}{cite}", markup=False)
+    if "counterparty" in data:
+        c = data["counterparty"]
+        found = f" ({c['name']}, {c['home']})" if c["found"] else ""
+        out.print(f"  counterparty: {c['status']}{found}", markup=False)
+    for warning in data.get("warnings", []):
+        out.print(f"  warning: {warning}", style="bold yellow", markup=False)
     out.print(
         f"  catalogue {data['catalogue_version']}, register version {data['register_version']}",
         style="dim",

@@ -141,3 +141,9 @@ class DecisionIn(Schema):
     amount: str | float | int | None = None
     currency: str | None = None
     as_of: str | None = Field(default=None, description="YYYY-MM-DD; default today")
+    counterparty: str | None = Field(
+        default=None, description="transfers: the receiving provider's name or LEI"
+    )
+    counterparty_jurisdiction: str | None = Field(
+        default=None, description="where the receiving provider should be able to serve"
+    )

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from assay.access import permissions
+from assay.access import counterparties, permissions
 from assay.access.analysis import (
     CellChange,
     ScreenSummary,
@@ -138,6 +138,45 @@ def answer(decision: Decision, request: Request) -> dict[str, Any]:
             "as_of": request.as_of.isoformat(),
         },
     }
+
+
+def with_counterparty(
+    ctx: Context,
+    answered: dict[str, Any],
+    counterparty: str | None,
+    counterparty_jurisdiction: str | None = None,
+) -> dict[str, Any]:
+    """Attach what ESMA's registers say of a transfer's receiving provider (name or LEI).
+
+    The decision itself does not change: a counterparty ESMA lists as unauthorised, or one the
+    registers cannot identify, adds a warning for the compliance officer.
+    """
+    if not counterparty:
+        return answered
+    if answered["request"]["product"] != "transfer":
+        raise InvalidInput(
+            "counterparty applies to transfers only (product 'transfer')",
+            field="counterparty",
+            value=counterparty,
+        )
+    check = counterparties.counterparty_check(ctx, counterparty, counterparty_jurisdiction)
+    warnings = list(answered.get("warnings", []))
+    if check["status"] == "unauthorised":
+        warnings.append(
+            f"the counterparty {check['name']!r} is listed by ESMA as providing crypto-asset "
+            "services without authorisation"
+        )
+    elif check["status"] == "unknown":
+        warnings.append(
+            f"the counterparty {counterparty!r} is not in ESMA's register of authorised "
+            "crypto-asset service providers"
+        )
+    elif check["serves_jurisdiction"] is False:
+        warnings.append(
+            f"the counterparty {check['name']!r} is authorised in {check['home']} but not "
+            f"passported to {check['jurisdiction']}"
+        )
+    return {**answered, "counterparty": check, "warnings": warnings}
 
 
 def replay(ctx: Context, past: Mapping[str, Any]) -> dict[str, Any]:

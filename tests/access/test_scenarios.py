@@ -214,7 +214,10 @@ def test_non_eea_europe_is_refused_for_want_of_a_licence(
 def test_uk_retail_crypto_derivatives_are_prohibited_as_well_as_unlicensed(engine: Engine) -> None:
     # FCA COBS 22.6 (PS20/10): no crypto derivatives for UK retail clients since 2021-01-06.
     decision = ask(engine, "GB", "retail", "perpetual-future", "2026-03-01")
-    assert reason_articles(decision) == [("prohibited", "COBS 22.6"), ("no-licence", "reg 56")]
+    assert reason_articles(decision) == [
+        ("prohibited", "COBS 22.6"),
+        ("no-licence", "s 19 and Part 4A"),
+    ]
 
 
 def test_uk_professional_derivatives_are_refused_only_for_want_of_a_licence(

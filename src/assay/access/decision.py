@@ -17,6 +17,8 @@ from typing import Any
 from assay.errors import InvalidInput
 from assay.regulation.model import CLIENTS, PRODUCTS, Catalogue, Citation
 
+#: The first day a decision can be asked about (the engine's first period starts then).
+EARLIEST = dt.date(1900, 1, 1)
 _ASSET_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
 
 
@@ -210,10 +212,14 @@ def _date(raw: object, today: dt.date, prefix: str) -> dt.date:
     if isinstance(raw, dt.date):
         return raw
     try:
-        return dt.date.fromisoformat(str(raw).strip())
+        day = dt.date.fromisoformat(str(raw).strip())
+        if day < EARLIEST:
+            raise ValueError(day)
+        return day
     except ValueError:
         raise InvalidInput(
-            f"{prefix}as_of {raw!r} is not a date; use YYYY-MM-DD (e.g. 2026-03-01)",
+            f"{prefix}as_of {raw!r} is not a date from {EARLIEST}; use YYYY-MM-DD "
+            "(e.g. 2026-03-01)",
             field=f"{prefix}as_of",
             value=raw,
         ) from None

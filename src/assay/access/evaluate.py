@@ -18,7 +18,7 @@ from decimal import Decimal
 from assay.access.decision import LicenceUsed, ObligationDue, Reason, Request, Verdict
 from assay.access.register import IN_FORCE, Licence, Register
 from assay.regulation.geography import covers, lineage
-from assay.regulation.model import Area, Catalogue, Citation, LicenceType, Regime, Rule
+from assay.regulation.model import Amount, Area, Catalogue, Citation, LicenceType, Regime, Rule
 
 NO_LICENCE_BASIS = Citation(
     instrument="Assay market-access policy", article="deny unless a licence in force covers it"
@@ -237,7 +237,9 @@ def _licence_requirement(catalogue: Catalogue, request: Request) -> Citation:
         and covers(catalogue, regime.territory, request.jurisdiction, request.as_of)
     ]
     for regime in sorted(local, key=lambda r: request.product not in r.products):
-        return regime.licence_types[0].basis
+        needed = set(regime.products.get(request.product, ()))  # type: ignore[call-overload]
+        fitting = [t for t in regime.licence_types if not t.services or needed & set(t.services)]
+        return (fitting or list(regime.licence_types))[0].basis
     return NO_LICENCE_BASIS
 
 
@@ -282,7 +284,7 @@ def _matching(catalogue: Catalogue, regime: Regime, request: Request, *, binds: 
         if rule.assets_except and request.asset in rule.assets_except:
             continue
         if rule.amount_from is not None and not amount_reaches(
-            request.amount, request.currency, rule.amount_from.value, rule.amount_from.currency
+            request.amount, request.currency, rule.amount_from
         ):
             continue
         area = rule.where or regime.territory
@@ -292,17 +294,16 @@ def _matching(catalogue: Catalogue, regime: Regime, request: Request, *, binds: 
     return found
 
 
-def amount_reaches(
-    amount: Decimal | None, currency: str | None, threshold: float, threshold_currency: str
-) -> bool:
-    """Whether an amount reaches a threshold.
+def amount_reaches(amount: Decimal | None, currency: str | None, threshold: Amount) -> bool:
+    """Whether an amount reaches a threshold (or, for an ``exceeding`` one, goes above it).
 
     An unknown amount, or one in another currency (Assay holds no exchange rates), is taken to
     reach it: the obligation applies.
     """
-    if amount is None or currency != threshold_currency:
+    if amount is None or currency != threshold.currency:
         return True
-    return amount >= Decimal(str(threshold))
+    limit = Decimal(str(threshold.value))
+    return amount > limit if threshold.exceeding else amount >= limit
 
 
 def _due(rule: Rule) -> ObligationDue:

@@ -32,6 +32,10 @@ def check_licence(catalogue: Catalogue, lic: LicenceIn, *, where: str = "") -> N
         raise InvalidInput.not_one_of(f"{where}licence_type", lic.licence_type, types)
     licence_type = types[lic.licence_type]
     _check_scope(regime, lic, where)
+    if licence_type.services:
+        for value in lic.services:
+            if value not in licence_type.services:
+                raise InvalidInput.not_one_of(f"{where}services", value, licence_type.services)
     _check_home(catalogue, regime, lic, where)
     _check_dates(catalogue, licence_type, regime, lic, where)
 

@@ -32,6 +32,16 @@ from assay.regulation.model import (
 )
 
 DATA_DIR = Path(__file__).parent / "data"
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, minus timestamps: dates stay text for pydantic to check with a field."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -122,13 +132,9 @@ def _check_regime(
     node: yaml.Node,
 ) -> None:
     def area(a: Area, where: tuple[str | int, ...]) -> None:
-        for field in ("codes", "exclude"):
-            for k, code in enumerate(getattr(a, field)):
-                if code not in jurisdictions:
-                    _fail(path, node, (*where, field, k), f"unknown jurisdiction {code}")
-        for k, group in enumerate(a.groups):
-            if group not in header.groups:
-                _fail(path, node, (*where, "groups", k), f"unknown group {group!r}")
+        _check_area(
+            a, header=header, jurisdictions=jurisdictions, path=path, node=node, where=where
+        )
 
     area(regime.territory, ("territory",))
     services = {s.code for s in regime.services}
@@ -144,16 +150,46 @@ def _check_regime(
     for i, lt in enumerate(regime.licence_types):
         if lt.passport is not None:
             area(lt.passport.area, ("licence_types", i, "passport", "area"))
-        if lt.transitional and regime.transition is None:
-            _fail(path, node, ("licence_types", i, "transitional"), "the regime has no transition")
+    _check_licence_types(regime, services, path, node)
     if regime.transition is not None:
         for code in regime.transition.ends:
             if code not in jurisdictions:
                 _fail(path, node, ("transition", "ends", code), f"unknown jurisdiction {code}")
+    seen: set[str] = set()
     for i, rule in enumerate(regime.rules):
+        if rule.id in seen:
+            _fail(path, node, ("rules", i, "id"), f"rule id {rule.id!r} is used twice")
+        seen.add(rule.id)
         if rule.where is not None:
             area(rule.where, ("rules", i, "where"))
         _check_rule(rule, path, node, ("rules", i))
+
+
+def _check_licence_types(regime: Regime, services: set[str], path: Path, node: yaml.Node) -> None:
+    for i, lt in enumerate(regime.licence_types):
+        for k, code in enumerate(lt.services):
+            if code not in services:
+                _fail(path, node, ("licence_types", i, "services", k), f"unknown service {code!r}")
+        if lt.transitional and regime.transition is None:
+            _fail(path, node, ("licence_types", i, "transitional"), "the regime has no transition")
+
+
+def _check_area(
+    a: Area,
+    *,
+    header: CatalogueHeader,
+    jurisdictions: dict[str, Jurisdiction],
+    path: Path,
+    node: yaml.Node,
+    where: tuple[str | int, ...],
+) -> None:
+    for field in ("codes", "exclude"):
+        for k, code in enumerate(getattr(a, field)):
+            if code not in jurisdictions:
+                _fail(path, node, (*where, field, k), f"unknown jurisdiction {code}")
+    for k, group in enumerate(a.groups):
+        if group not in header.groups:
+            _fail(path, node, (*where, "groups", k), f"unknown group {group!r}")
 
 
 def _check_rule(rule: Rule, path: Path, node: yaml.Node, where: tuple[str | int, ...]) -> None:
@@ -193,8 +229,8 @@ def _read(path: Path) -> tuple[Any, yaml.Node]:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"{_rel(path)}: cannot be read: {exc}", field=str(path)) from exc
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -222,7 +258,8 @@ def _validate(
 
 
 def _fail(path: Path, root: yaml.Node, loc: tuple[str | int, ...], message: str) -> None:
-    field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[")
+    shown = [p for p in loc if p != "[key]"]
+    field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in shown).replace(".[", "[")
     line = _line(root, loc)
     raise CatalogueError(f"{_rel(path)}:{line}: {field}: {message}", field=field, line=line)
 
@@ -233,7 +270,7 @@ def _line(node: yaml.Node, loc: tuple[str | int, ...]) -> int:
         child: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                if str(key.value) == str(part):
+                if str(key.value) == str(part) or _resolved(key) == part:
                     child = value
                     break
         elif (
@@ -246,6 +283,13 @@ def _line(node: yaml.Node, loc: tuple[str | int, ...]) -> int:
             break
         node = child
     return int(node.start_mark.line) + 1
+
+
+def _resolved(key: yaml.Node) -> object:
+    """What YAML makes of a plain key (``NO`` is false), to find keys pydantic reports."""
+    if not isinstance(key, yaml.ScalarNode) or key.style is not None:
+        return key.value
+    return yaml.load(key.value, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
 
 def _rel(path: Path) -> str:

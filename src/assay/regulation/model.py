@@ -181,6 +181,9 @@ class LicenceType(Model):
     code: Code
     name: str
     basis: Citation
+    services: tuple[Code, ...] = Field(
+        default=(), description="the services this licence type can grant (empty: any)"
+    )
     passport: Passport | None = None
     transitional: bool = Field(
         default=False,
@@ -217,10 +220,14 @@ class Obligation(Model):
 
 
 class Amount(Model):
-    """An amount in a currency (a threshold)."""
+    """An amount in a currency: a threshold, reached at ``value`` or only above it."""
 
     value: float = Field(ge=0)
     currency: str
+    exceeding: bool = Field(
+        default=False,
+        description="the text says 'exceeding': the value itself does not reach the threshold",
+    )
 
     @field_validator("currency")
     @classmethod

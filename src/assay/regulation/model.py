@@ -10,55 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 #: The products a decision is asked about (the exchange's vocabulary, not any regime's).
-PRODUCTS: tuple[str, ...] = (
-    "spot",
-    "margin",
-    "perpetual-future",
-    "dated-future",
-    "option",
-    "custody",
-    "transfer",
-    "staking",
-    "portfolio-management",
-    "advice",
-)
-#: The client categories a decision is asked about; each regime maps them to its own.
-CLIENTS: tuple[str, ...] = ("retail", "professional", "institutional")
-#: The obligations a decision can attach (docs/formats/catalogue.md explains each).
-OBLIGATIONS: tuple[str, ...] = (
-    "appropriateness-test",
-    "suitability-test",
-    "leverage-cap",
-    "negative-balance-protection",
-    "margin-close-out",
-    "risk-warning",
-    "cooling-off",
-    "risk-awareness-assessment",
-    "knowledge-assessment",
-    "travel-rule",
-    "self-hosted-wallet-verification",
-    "no-incentives",
-    "asset-segregation",
-)
-#: Why a request is refused; ``prohibited``-kind rules choose one of the last four.
-REASONS: tuple[str, ...] = (
-    "no-licence",
-    "licence-not-in-force",
-    "not-passported",
-    "service-not-in-scope",
-    "client-category-excluded",
-    "condition-not-met",
-    "transition-ended",
-    "subdivision-required",
-    "prohibited",
-    "sanctioned",
-)
-
 Product = Literal[
     "spot",
     "margin",
@@ -71,8 +27,10 @@ Product = Literal[
     "portfolio-management",
     "advice",
 ]
+#: The client categories a decision is asked about; each regime maps them to its own.
 Client = Literal["retail", "professional", "institutional"]
 Confidence = Literal["verified", "unverified"]
+#: The obligations a decision can attach (docs/formats/access-decision.md explains each).
 ObligationCode = Literal[
     "appropriateness-test",
     "suitability-test",
@@ -88,6 +46,23 @@ ObligationCode = Literal[
     "no-incentives",
     "asset-segregation",
 ]
+#: Why a request is refused; ``prohibition`` rules choose one of the last three.
+ReasonCode = Literal[
+    "no-licence",
+    "licence-not-in-force",
+    "not-passported",
+    "service-not-in-scope",
+    "condition-not-met",
+    "transition-ended",
+    "subdivision-required",
+    "prohibited",
+    "sanctioned",
+    "client-category-excluded",
+]
+PRODUCTS: tuple[str, ...] = get_args(Product)
+CLIENTS: tuple[str, ...] = get_args(Client)
+OBLIGATIONS: tuple[str, ...] = get_args(ObligationCode)
+REASONS: tuple[str, ...] = get_args(ReasonCode)
 ProhibitionReason = Literal["prohibited", "sanctioned", "client-category-excluded"]
 
 # ISO 3166-1 alpha-2, an ISO 3166-2 subdivision (AE-DU), or a zone inside one (AE-DU-DIFC).

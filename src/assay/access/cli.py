@@ -16,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assay.access import analysis, counterparties_cli, service
 from assay.access.decision import parse_request
-from assay.access.schemas import StatusChangeIn
+from assay.access.schemas import StatusChangeIn, validated
 from assay.errors import ExitCode, InvalidInput
 from assay.platform.cli_support import console, emit_json, operate, table
 from assay.regulation.model import CLIENTS, PRODUCTS
@@ -375,7 +375,7 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
         as_json: JsonOpt = False,
     ) -> None:
         """Record a status change: granted, varied, suspended, revoked, lapsed, withdrawn."""
-        change = _model(StatusChangeIn, {"status": status, "date": on, "note": note})
+        change = validated(StatusChangeIn, {"status": status, "date": on, "note": note})
         with operate(ctx) as use_case:
             lic = service.change_status(use_case, reference, change)
         if as_json:
@@ -467,18 +467,3 @@ def _read_json(file: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInput(f"{file}: expected a JSON object (one past answer)", field="file")
     return data
-
-
-def _model(model: Any, data: dict[str, Any]) -> Any:
-    from pydantic import ValidationError  # noqa: PLC0415
-
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = ".".join(str(p) for p in error["loc"])
-        raise InvalidInput(
-            f"{loc}: {error['msg']} (got {error.get('input')!r})",
-            field=loc,
-            value=error.get("input"),
-        ) from exc

@@ -12,10 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
 
 from assay.access.register import Licence, PassportGrant, Register, StatusChange
-from assay.access.schemas import LicenceFile, LicenceIn
+from assay.access.schemas import LicenceFile, LicenceIn, validated
 from assay.errors import InvalidInput
 from assay.regulation.geography import covers
 from assay.regulation.model import PRODUCTS, Catalogue, LicenceType, Regime
@@ -134,16 +133,7 @@ def read_licence_file(path: Path) -> LicenceFile:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InvalidInput(f"{path}: cannot be read: {exc}", field=str(path)) from exc
-    try:
-        return LicenceFile.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = ".".join(str(p) for p in error["loc"])
-        raise InvalidInput(
-            f"{path}: {loc}: {error['msg']} (got {error.get('input')!r})",
-            field=loc,
-            value=error.get("input"),
-        ) from exc
+    return validated(LicenceFile, data, source=str(path))
 
 
 def register_from_file(

@@ -12,13 +12,12 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
 
 from assay.access import permissions, service
 from assay.access.analysis import CellChange
 from assay.access.decision import parse_request
 from assay.access.register import STATUSES
-from assay.access.schemas import LicenceIn, LicencePublic, StatusChangeIn
+from assay.access.schemas import LicenceIn, LicencePublic, StatusChangeIn, validated
 from assay.errors import Conflict, InvalidInput, NotFound
 from assay.platform.context import Context
 from assay.platform.web.deps import PageCtx, page_form, page_permission
@@ -186,8 +185,9 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
     ) -> Response:
         if status not in STATUSES:
             raise InvalidInput.not_one_of("status", status, STATUSES)
-        change = StatusChangeIn.model_validate(
-            {"status": status, "date": _day(date, "date", ctx.clock.now().date()), "note": note}
+        change = validated(
+            StatusChangeIn,
+            {"status": status, "date": _day(date, "date", ctx.clock.now().date()), "note": note},
         )
         lic = service.change_status(ctx, reference, change)
         response = RedirectResponse(f"/access/licences/{reference}", status_code=303)
@@ -317,14 +317,7 @@ def _parse_licence(text: str) -> LicenceIn:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise InvalidInput(f"the licence is not valid YAML: {exc}", field="text") from exc
-    try:
-        return LicenceIn.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "licence"
-        raise InvalidInput(
-            f"{where}: {error['msg']} (got {error.get('input')!r})", field=where
-        ) from exc
+    return validated(LicenceIn, data)
 
 
 def _as_yaml(lic: LicencePublic) -> str:

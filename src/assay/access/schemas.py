@@ -8,11 +8,30 @@ the API takes and returns the same :class:`LicenceIn` / :class:`LicencePublic` s
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from assay.access.register import Status
+from assay.errors import InvalidInput
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: object, *, source: str = "") -> M:
+    """``data`` as ``model``, or an InvalidInput naming the first bad field and its value."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = ".".join(str(p) for p in error["loc"]) or model.__name__
+        prefix = f"{source}: " if source else ""
+        raise InvalidInput(
+            f"{prefix}{loc}: {error['msg']} (got {error.get('input')!r})",
+            field=loc,
+            value=error.get("input"),
+        ) from exc
+
 
 DeadlineKind = Literal["renewal", "reporting", "condition", "other"]
 

@@ -9,6 +9,7 @@ fat tiles (see ``tiles.py``); ``trail_checkpoints`` every signed checkpoint.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -17,11 +18,12 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    Select,
     SmallInteger,
     String,
     Text,
+    bindparam,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -94,14 +96,50 @@ def head(session: Session) -> TrailState:
 
 
 def read_tiles(session: Session, ids: Iterable[TileId]) -> dict[TileId, TrailTile]:
-    """The stored tiles among ``ids``, in one query."""
-    wanted = {(t.level, t.index) for t in ids}
-    if not wanted:
-        return {}
-    rows = session.scalars(
-        select(TrailTile).where(tuple_(TrailTile.level, TrailTile.idx).in_(sorted(wanted)))
+    """The stored tiles among ``ids``, in one query per tile level.
+
+    Not one ``(level, idx) IN (...)`` query: SQLite plans a row-value IN list as a scan of the
+    whole primary-key index, which at 10M entries made every append and checkpoint read ~40k
+    index entries; ``level = ? AND idx IN (...)`` is a direct search.
+    """
+    by_level: dict[int, set[int]] = {}
+    for tile in ids:
+        by_level.setdefault(tile.level, set()).add(tile.index)
+    found: dict[TileId, TrailTile] = {}
+    for level, indexes in by_level.items():
+        rows = session.scalars(
+            select(TrailTile).where(TrailTile.level == level, TrailTile.idx.in_(sorted(indexes)))
+        )
+        found.update((TileId(row.level, row.idx), row) for row in rows)
+    return found
+
+
+@functools.cache
+def _tile_data_query() -> Select[int, int, bytes]:
+    return select(TrailTile.idx, TrailTile.width, TrailTile.data).where(
+        TrailTile.level == bindparam("level"),
+        TrailTile.idx.in_(bindparam("ids", expanding=True)),
     )
-    return {TileId(row.level, row.idx): row for row in rows}
+
+
+def read_tile_data(session: Session, ids: Iterable[TileId]) -> dict[TileId, tuple[int, bytes]]:
+    """(width, data) of the stored tiles among ``ids``: one query per tile level.
+
+    The proofs' read path: a plain column query on the session's connection, several times
+    cheaper than loading ``TrailTile`` objects (which a proof never needs).
+    """
+    by_level: dict[int, set[int]] = {}
+    for tile in ids:
+        by_level.setdefault(tile.level, set()).add(tile.index)
+    found: dict[TileId, tuple[int, bytes]] = {}
+    if not by_level:
+        return found
+    connection = session.connection()
+    for level, indexes in by_level.items():
+        rows = connection.execute(_tile_data_query(), {"level": level, "ids": sorted(indexes)})
+        for idx, width, data in rows:
+            found[TileId(level, idx)] = (width, data)
+    return found
 
 
 def write_tiles(session: Session, buffers: Iterable[tiles.TileBuffer]) -> None:
@@ -147,10 +185,10 @@ class TileCache:
 
     def __init__(self, capacity: int = 4096) -> None:
         self.capacity = capacity
-        self._tiles: OrderedDict[TileId, tuple[int, bytes]] = OrderedDict()
+        self._tiles: OrderedDict[tuple[int, int], tuple[int, bytes]] = OrderedDict()
 
-    def get(self, tile: TileId) -> tuple[int, bytes] | None:
-        """(width, data) of a cached tile, if held."""
+    def get(self, tile: tuple[int, int]) -> tuple[int, bytes] | None:
+        """(width, data) of a cached tile, if held (a TileId or a plain (level, index))."""
         found = self._tiles.get(tile)
         if found is not None:
             self._tiles.move_to_end(tile)

@@ -10,20 +10,26 @@ This module is pure: layout arithmetic and the C2SP path grammar, no storage.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT
 HASH_SIZE = 32
 
 
-@dataclass(frozen=True)
-class TileId:
-    """A tile's address: tile level and index."""
+class TileId(NamedTuple):
+    """A tile's address: tile level and index.
+
+    A tuple, so that the proof path can look tiles up with plain ``(level, index)`` keys without
+    building one of these per node (see ``log.StoreReader``).
+    """
 
     level: int
-    index: int
+    # C2SP's word for a tile's position; it hides tuple.index, which nothing here calls.
+    index: int  # type: ignore[assignment]
 
 
 def locate(level: int, index: int) -> tuple[TileId, int, int]:
@@ -35,12 +41,18 @@ def locate(level: int, index: int) -> tuple[TileId, int, int]:
 
 def row_offsets(width: int) -> list[int]:
     """Start (in hashes) of each row of a tile of ``width``, plus the total as a last element."""
+    return list(row_starts(width))
+
+
+@functools.cache
+def row_starts(width: int) -> tuple[int, ...]:
+    """:func:`row_offsets` as a tuple, computed once per width (proofs ask for it per node)."""
     offsets, total = [], 0
     for row in range(HEIGHT):
         offsets.append(total)
         total += width >> row
     offsets.append(total)
-    return offsets
+    return tuple(offsets)
 
 
 @dataclass
@@ -88,7 +100,7 @@ def node_in(data: bytes, width: int, row: int, position: int) -> bytes | None:
     """The hash at (row, position) of a stored tile, or None if the tile does not hold it yet."""
     if position >= width >> row:
         return None
-    start = (row_offsets(width)[row] + position) * HASH_SIZE
+    start = (row_starts(width)[row] + position) * HASH_SIZE
     return data[start : start + HASH_SIZE]
 
 

@@ -16,6 +16,7 @@ pure: storage is reached only through the reader passed in, and nothing here wri
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Sequence
 
@@ -84,18 +85,31 @@ def prove_inclusion(index: int, size: int, read: HashReader) -> list[bytes]:
     _check_size("size", size)
     if not 0 <= index < size:
         raise ValueError(_outside("index", index, 0, size - 1, size))
-    ranges: list[_Range] = []
-    lo, hi = 0, size
-    while hi - lo > 1:  # PATH(m, D[lo:hi]): descend towards the leaf, noting each sibling.
-        mid = lo + _split(hi - lo)
-        if index < mid:
-            ranges.append((mid, hi))
-            hi = mid
-        else:
-            ranges.append((lo, mid))
-            lo = mid
-    ranges.reverse()  # The proof lists the lowest sibling first.
-    return _prove(ranges, read)
+    # PATH(m, D[n]) bottom up. Below level ``inner`` (the highest bit where m and n - 1 differ)
+    # every sibling is a complete subtree, (level, (m >> level) ^ 1). The sibling at level
+    # inner - 1 is the right part of the tree, [lo, n), folded when it is not complete. Above it,
+    # m sits on the right edge: each set bit of m there has a complete left sibling.
+    inner = (index ^ (size - 1)).bit_length()
+    nodes: list[Node] = [(level, (index >> level) ^ 1) for level in range(inner - 1)]
+    folded = 0
+    if inner:
+        lo = ((index >> (inner - 1)) | 1) << (inner - 1)
+        right = _cover(lo, size)
+        folded = len(right)
+        nodes += right
+    nodes += [
+        (level, (index >> level) ^ 1)
+        for level in range(inner, size.bit_length())
+        if index >> level & 1
+    ]
+    if not nodes:
+        return []
+    hashes = _read(read, nodes)
+    if folded <= 1:
+        return list(hashes)
+    start = inner - 1
+    right_hash = _fold_memo(tuple(hashes[start : start + folded]))
+    return [*hashes[:start], right_hash, *hashes[start + folded :]]
 
 
 def prove_consistency(old_size: int, new_size: int, read: HashReader) -> list[bytes]:
@@ -246,8 +260,18 @@ def _fold(hashes: Sequence[bytes], start: int, stop: int) -> bytes:
     """MTH of adjacent subtrees ``hashes[start:stop]`` (largest first), combined right to left."""
     node = hashes[stop - 1]
     for i in range(stop - 2, start - 1, -1):
-        node = rfc9162.node_hash(hashes[i], node)
+        node = _sha256(_NODE_PREFIX + hashes[i] + node).digest()  # rfc9162.node_hash, inlined
     return node
+
+
+@functools.lru_cache(maxsize=1024)
+def _fold_memo(hashes: tuple[bytes, ...]) -> bytes:
+    """:func:`_fold` of the whole tuple, remembered by value.
+
+    Every inclusion proof of a leaf left of the largest complete subtree folds the same right
+    edge of the tree; keyed by the hashes themselves, a remembered result is always right.
+    """
+    return _fold(hashes, 0, len(hashes))
 
 
 def _read(read: HashReader, nodes: Sequence[Node]) -> Sequence[bytes]:

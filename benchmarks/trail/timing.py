@@ -1,0 +1,111 @@
+"""Timing helpers shared by the trail benchmark: latency samples, throughput runs, one result type.
+
+Everything here is plain measurement: a clock around a call, threads started together, a summary.
+Nothing here knows about Merkle trees, our product or pymerkle.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Latency:
+    """Per-call latencies in microseconds, and what the calls returned (kept for verification)."""
+
+    micros: list[float] = field(default_factory=list)
+
+    @property
+    def p50(self) -> float:
+        """Median latency, µs."""
+        return statistics.median(self.micros)
+
+    @property
+    def mean(self) -> float:
+        """Mean latency, µs."""
+        return statistics.fmean(self.micros)
+
+    @property
+    def p99(self) -> float:
+        """99th percentile latency, µs."""
+        ordered = sorted(self.micros)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+
+def time_each(inputs: Iterable[T], call: Callable[[T], R]) -> tuple[Latency, list[R]]:
+    """Call ``call`` once per input, timing each call on its own; returns latencies and results."""
+    clock = time.perf_counter_ns
+    latency = Latency()
+    results: list[R] = []
+    for item in inputs:
+        start = clock()
+        result = call(item)
+        latency.micros.append((clock() - start) / 1000)
+        results.append(result)
+    return latency, results
+
+
+@dataclass
+class Throughput:
+    """How many operations completed in how long."""
+
+    operations: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        """Operations per second."""
+        return self.operations / self.seconds if self.seconds else 0.0
+
+
+def run_writers(writers: int, seconds: float, work: Callable[[int, int], int]) -> Throughput:
+    """Run ``writers`` threads together for about ``seconds``; each calls ``work(writer, round)``.
+
+    ``work`` returns how many operations it completed (acknowledged) in that call. Threads start
+    together on a barrier and stop at the first call that ends after the deadline; the clock
+    stops when the last thread has finished, so every counted operation completed inside it.
+    """
+    barrier = threading.Barrier(writers + 1)
+    counts = [0] * writers
+    errors: list[BaseException] = []
+    deadline = [0.0]
+
+    def loop(writer: int) -> None:
+        barrier.wait()
+        done = 0
+        round_ = 0
+        try:
+            while time.perf_counter() < deadline[0]:
+                done += work(writer, round_)
+                round_ += 1
+        except BaseException as exc:  # noqa: BLE001 - reported after the run
+            errors.append(exc)
+        counts[writer] = done
+
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    deadline[0] = start + seconds
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} writer(s) failed; first: {errors[0]!r}") from errors[0]
+    return Throughput(sum(counts), elapsed)
+
+
+def timed(call: Callable[[], int]) -> Throughput:
+    """Run ``call`` once; it returns how many operations it did."""
+    start = time.perf_counter()
+    operations = call()
+    return Throughput(operations, time.perf_counter() - start)

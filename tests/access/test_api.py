@@ -6,7 +6,6 @@ Runs on SQLite and PostgreSQL with the seeded API tokens; errors are RFC 9457 pr
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 from assay.platform.roles import Role
 from tests.access.groups import licence, load_group
 from tests.conftest import Seed, bearer
+from tests.samples import ESMA
 
 FR_PERP = {"jurisdiction": "FR", "client": "retail", "product": "perpetual-future"}
 
@@ -221,9 +221,6 @@ def test_impact_and_what_if(api: TestClient, seed: Seed) -> None:
         {"licence": "MAS-MPI-0902", "status": "suspended", "date": "2026-03-01"},
     ).json()
     assert {c["jurisdiction"] for c in what_if} == {"SG"}
-
-
-ESMA = Path(__file__).parents[3] / "shared" / "samples" / "regulation" / "esma"
 
 
 def test_a_transfer_decision_says_what_esma_lists_of_the_counterparty(

@@ -34,8 +34,9 @@ from assay.platform.context import Context
 from assay.platform.roles import Role, system_principal
 from assay.platform.runtime import Runtime
 from tests.conftest import Seed, acting, bearer
+from tests.samples import ESMA
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "regulation" / "esma"
+SAMPLES = ESMA
 CASP_FILE = SAMPLES / "CASP20260209.csv"
 NCASP_FILE = SAMPLES / "NCASP20260209.csv"
 BYBIT_LEI = "5299005V5GBSN2A4C303"

@@ -28,8 +28,9 @@ from assay.access.esma import (
     parse_register,
 )
 from assay.errors import InvalidInput
+from tests.samples import ESMA
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "regulation" / "esma"
+SAMPLES = ESMA
 CASP_FILE = SAMPLES / "CASP20260209.csv"
 NCASP_FILE = SAMPLES / "NCASP20260209.csv"
 BOM = b"\xef\xbb\xbf"

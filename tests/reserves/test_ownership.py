@@ -25,8 +25,9 @@ from assay.reserves.ownership import (
     verify_addresses_file,
     verify_ownership,
 )
+from tests.samples import OKX
 
-OKX_FILE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "por" / "okx" / "test.csv"
+OKX_FILE = OKX / "test.csv"
 OKX_MESSAGE = "OKC_DTT_AUP2025"
 ROUND = "Assay PoR 2026-03-31 kestrel"
 

@@ -162,4 +162,4 @@ def test_the_pages_show_the_timeline_an_entry_and_verification(app: FastAPI) -> 
     assert "Verified." in verified.text
     unknown = browser.get("/trail", params={"capability": "nope"})
     assert unknown.status_code == 422
-    assert "use one of: access, platform, trail" in unknown.text
+    assert "use one of: access, platform, reserves, trail" in unknown.text

@@ -6,16 +6,22 @@ Capabilities may hook in (``Capability.record_hook``): the trail appends every e
 Merkle log in that same transaction, which makes the record tamper-evident. ``write_changes`` is
 the batch form used by the trail's group-commit appender. Never pass secrets (password hashes,
 token values) in before/after. Call ``record`` after the change's own writes.
+
+Event ids come from the database. On PostgreSQL one ``INSERT ... RETURNING`` per 1,000 rows
+returns them in order; SQLite cannot order ``RETURNING`` over many rows, so there the first row
+takes the next id and, under the write lock that insert took, the others follow it in one
+``executemany``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, Dialect, func, insert, select
 
 from assay.platform.context import Context
 from assay.platform.tables import AuditEvent
@@ -42,6 +48,10 @@ class Change:
     object_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    #: Values derived from the change, each computed once (``audit_values``, the trail's entry).
+    #: The trail's appender computes them in each writer's thread, ahead of the transaction.
+    #: Shared with the change's ``RecordedEvent``; never part of equality.
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -80,21 +90,7 @@ def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent
     if not changes:
         return []
     ctx.session.flush()
-    rows = [
-        {
-            "at": c.at,
-            "actor": c.actor,
-            "action": c.action,
-            "object_type": c.object_type,
-            "object_id": c.object_id,
-            "before": c.before,
-            "after": c.after,
-        }
-        for c in changes
-    ]
-    ids = ctx.session.scalars(
-        insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True), rows
-    ).all()
+    ids = _insert_events(ctx.session.connection(), changes)
     events = [
         RecordedEvent(
             at=c.at,
@@ -105,12 +101,98 @@ def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent
             before=c.before,
             after=c.after,
             id=event_id,
+            derived=c.derived,
         )
         for c, event_id in zip(changes, ids, strict=True)
     ]
     for hook in ctx.record_hooks:
         hook(ctx, events)
     return events
+
+
+_COLUMNS = ("at", "actor", "action", "object_type", "object_id", "before", "after")
+_Processor = Callable[[Any], Any] | None
+_PROCESSORS: weakref.WeakKeyDictionary[Dialect, tuple[_Processor, ...]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _processors(dialect: Dialect) -> tuple[_Processor, ...]:
+    found = _PROCESSORS.get(dialect)
+    if found is None:
+        table = AuditEvent.__table__
+        found = _PROCESSORS[dialect] = tuple(
+            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS
+        )
+    return found
+
+
+def audit_values(change: Change, dialect: Dialect) -> tuple[Any, ...]:
+    """The change's audit-event columns (no id) as ``dialect``'s driver is given them.
+
+    Exactly what SQLAlchemy's column types make of them (UTC timestamps, JSON text); computed
+    once per change and dialect, so a writer can compute it before handing the change over.
+
+    Raises:
+        ValueError: ``change.at`` is a naive datetime.
+    """
+    cached = change.derived.get("audit")
+    if cached is not None and cached[0] is dialect:
+        return cached[1]  # type: ignore[no-any-return]
+    raw = (
+        change.at,
+        change.actor,
+        change.action,
+        change.object_type,
+        change.object_id,
+        change.before,
+        change.after,
+    )
+    values = tuple(
+        value if process is None else process(value)
+        for value, process in zip(raw, _processors(dialect), strict=True)
+    )
+    change.derived["audit"] = (dialect, values)
+    return values
+
+
+def _insert_events(connection: Connection, changes: Sequence[Change]) -> list[int]:
+    """Insert the changes' audit events in order; their ids, in the same order."""
+    dialect = connection.dialect
+    if dialect.name != "sqlite":
+        rows = [
+            {
+                "at": c.at,
+                "actor": c.actor,
+                "action": c.action,
+                "object_type": c.object_type,
+                "object_id": c.object_id,
+                "before": c.before,
+                "after": c.after,
+            }
+            for c in changes
+        ]
+        query = insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True)
+        return list(connection.execute(query, rows).scalars())
+    # SQLite: the first insert takes the database's write lock and the next rowid (one more than
+    # the largest); nobody else can insert until we commit, so the others follow it.
+    values = [audit_values(c, dialect) for c in changes]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in _COLUMNS)
+    marks = ", ".join("?" for _ in _COLUMNS)
+    table = AuditEvent.__tablename__
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values[0])  # noqa: S608
+        first = int(cursor.lastrowid)
+        if len(values) > 1:
+            cursor.executemany(
+                f"INSERT INTO {table} (id, {names}) VALUES (?, {marks})",  # noqa: S608
+                [(first + offset, *row) for offset, row in enumerate(values[1:], 1)],
+            )
+    finally:
+        cursor.close()
+    return list(range(first, first + len(values)))
 
 
 @dataclass(frozen=True)

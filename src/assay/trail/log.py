@@ -4,22 +4,30 @@ Appends happen inside the caller's transaction (the business change, or a group-
 after taking the head lock, so leaves, tiles and head commit together with the events or not at
 all. Before appending, the stored state is checked against itself and against the latest signed
 checkpoint: a log whose stored hashes no longer produce the signed root refuses to grow.
+
+That check reads, in one query, every tile it needs: the rightmost tile of each level for the
+head's size and for the latest checkpoint's (they hold every node of both roots). When the head,
+the checkpoint and those tiles are byte for byte what this process last checked or wrote itself,
+the check's result still holds and nothing is recomputed; anything else is recomputed from what
+is stored. This is what lets a group commit of a few dozen entries cost a few statements.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from assay.platform.record import RecordedEvent
+from assay.platform.record import Change, RecordedEvent
 from assay.trail import store, tiles, tlog
-from assay.trail.entry import entry_for
+from assay.trail.entry import entry_parts, join_parts
 from assay.trail.errors import TrailTampered
 from assay.trail.rfc9162 import leaf_hash
-from assay.trail.store import TileCache, TrailTile
+from assay.trail.store import TileCache
 from assay.trail.tiles import TileBuffer, TileId
 
 
@@ -132,82 +140,211 @@ _PLACES = tuple(
 )
 
 
-def edge_tiles(session: Session, size: int) -> dict[int, TileBuffer]:
+def edge_widths(size: int) -> dict[TileId, int]:
     """The rightmost, partly filled tile of every tile level of a tree of ``size`` leaves.
 
-    These hold every node of the tree's right edge, and are where the next nodes go.
+    Mapped to its width. These hold every node of the tree's right edge (so every node of its
+    root), and are where the next nodes go.
     """
-    expected: dict[TileId, int] = {}
+    widths: dict[TileId, int] = {}
     tile_level = 0
     while (count := size >> (tiles.HEIGHT * tile_level)) > 0:
         width = count % tiles.WIDTH
         if width:
-            expected[TileId(tile_level, count // tiles.WIDTH)] = width
+            widths[TileId(tile_level, count // tiles.WIDTH)] = width
         tile_level += 1
-    rows: dict[TileId, TrailTile] = store.read_tiles(session, expected)
+    return widths
+
+
+@dataclass(frozen=True)
+class Head:
+    """The head of the log, locked and checked in this transaction: what may be built on."""
+
+    size: int
+    root: bytes
+    #: (id, size, root) of the latest checkpoint, if any.
+    checkpoint: tuple[int, int, bytes] | None
+
+    @property
+    def checkpoint_size(self) -> int:
+        """The size the latest checkpoint signed (0 for none)."""
+        return self.checkpoint[1] if self.checkpoint else 0
+
+
+@dataclass
+class _Checked:
+    """A stored state known to be consistent, and exactly what was read (or written) for it."""
+
+    head: Head
+    tiles: dict[TileId, tuple[int, Any]]  # (width, data) of every tile the check reads
+    edge: tlog.CompactRange
+    buffers: dict[int, TileBuffer]  # the head's edge tiles, by tile level
+
+    def holds_for(self, head: Head, stored: dict[TileId, tuple[int, Any]]) -> bool:
+        """Whether ``head`` and the ``stored`` tiles it needs are exactly this state."""
+        return head == self.head and stored == self.tiles
+
+
+#: Per database, the state this process last checked or wrote (taken while in use).
+_CHECKED: weakref.WeakKeyDictionary[Engine, _Checked] = weakref.WeakKeyDictionary()
+
+
+def _wanted(head: Head) -> dict[TileId, int]:
+    """The tiles the check reads: the edge tiles of the head and of the latest checkpoint."""
+    wanted = edge_widths(head.size)
+    if head.checkpoint is not None and head.checkpoint[1] < head.size:
+        for tile, width in edge_widths(head.checkpoint[1]).items():
+            wanted[tile] = max(width, wanted.get(tile, 0))
+    return wanted
+
+
+def _lock(session: Session, sql: store.Statements) -> _Checked:
+    """Lock the head and check the stored log; the checked state, taken out of the memo."""
+    size, root = sql.lock_head()
+    head = Head(size, root, sql.latest_checkpoint())
+    if head.checkpoint is not None and head.checkpoint[1] > size:
+        raise TrailTampered(
+            f"checkpoint {head.checkpoint[0]} is for {head.checkpoint[1]} entries but the log "
+            f"holds {size}"
+        )
+    stored = sql.tiles(_wanted(head))
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)  # noqa: S101 - sessions are bound to an engine
+    known = _CHECKED.pop(engine, None)
+    if known is not None and known.holds_for(head, stored):
+        return known
+    return _check(session, head, stored)
+
+
+def _check(session: Session, head: Head, stored: dict[TileId, tuple[int, Any]]) -> _Checked:
+    """Recompute the head's and the checkpoint's roots from the stored tiles.
+
+    Raises:
+        TrailTampered: a tile is missing or malformed, or either root differs.
+    """
     buffers: dict[int, TileBuffer] = {}
-    for tile, width in expected.items():
-        row = rows.get(tile)
-        if row is None or row.width != width:
-            found = "missing" if row is None else f"of width {row.width}"
+    for tile, width in edge_widths(head.size).items():
+        found = stored.get(tile)
+        if found is None or found[0] != width:
+            what = "missing" if found is None else f"of width {found[0]}"
             raise TrailTampered(
-                f"tile {tile.level}/{tile.index} is {found}; a tree of {size} entries needs "
+                f"tile {tile.level}/{tile.index} is {what}; a tree of {head.size} entries needs "
                 f"width {width}"
             )
         try:
-            buffers[tile.level] = TileBuffer.decode(tile, width, row.data)
+            buffers[tile.level] = TileBuffer.decode(tile, width, _binary(tile, found[1]))
         except ValueError as exc:
             raise TrailTampered(str(exc)) from exc
-    return buffers
-
-
-def check_checkpoint(session: Session, head: store.TrailState, cache: TileCache | None) -> None:
-    """Refuse (TrailTampered) when the stored tree no longer produces the latest signed root."""
-    latest = store.latest_checkpoint(session)
-    if latest is None or latest.size > head.size:
-        if latest is not None:
-            raise TrailTampered(
-                f"checkpoint {latest.id} is for {latest.size} entries but the log holds {head.size}"
-            )
-        return
-    root = (
-        head.root
-        if latest.size == head.size
-        else tlog.tree_root(latest.size, StoreReader(session, cache))
-    )
-    if root != latest.root:
-        raise TrailTampered(
-            f"the stored log at size {latest.size} has root {root.hex()}, but checkpoint "
-            f"{latest.id} signed {latest.root.hex()}: the stored hashes were changed"
-        )
-
-
-def append(session: Session, events: Sequence[RecordedEvent]) -> list[int]:
-    """Append ``events`` as leaves in the session's transaction; returns their leaf indexes."""
-    head = store.lock_head(session)
-    size = head.size
-    buffers = edge_tiles(session, size)
-    overlay = {b.tile: b for b in buffers.values()}
-    edge = tlog.CompactRange.from_reader(size, StoreReader(session, None, overlay))
+    cache = TileCache()
+    for tile, (width, data) in stored.items():
+        cache.put(tile, width, _binary(tile, data))
+    reader = StoreReader(session, cache, {b.tile: b for b in buffers.values()})
+    edge = tlog.CompactRange.from_reader(head.size, reader)
     if edge.root() != head.root:
         raise TrailTampered(
-            f"the stored tiles give root {edge.root().hex()} for {size} entries, but the head "
-            f"says {head.root.hex()}"
+            f"the stored tiles give root {edge.root().hex()} for {head.size} entries, but the "
+            f"head says {head.root.hex()}"
         )
-    check_checkpoint(session, head, None)  # fresh reads: a cache could hide a changed tile
+    if head.checkpoint is not None:
+        number, size, signed = head.checkpoint
+        root = head.root if size == head.size else tlog.tree_root(size, reader)
+        if root != signed:
+            raise TrailTampered(
+                f"the stored log at size {size} has root {root.hex()}, but checkpoint "
+                f"{number} signed {signed.hex()}: the stored hashes were changed"
+            )
+    return _Checked(head, stored, edge, buffers)
+
+
+def _binary(tile: TileId, data: object) -> bytes:
+    if not isinstance(data, bytes):
+        raise TrailTampered(
+            f"tile {tile.level}/{tile.index} holds {type(data).__name__}, not bytes"
+        )
+    return data
+
+
+def lock(session: Session) -> Head:
+    """Take the appenders' lock and check the stored log (TrailTampered when it is not right)."""
+    sql = store.Statements(session)
+    try:
+        checked = _lock(session, sql)
+    finally:
+        sql.close()
+    _CHECKED[cast("Engine", session.get_bind())] = checked
+    return checked.head
+
+
+def size(session: Session) -> int:
+    """The log's size as the session sees it (one plain query, nothing loaded)."""
+    sql = store.Statements(session)
+    try:
+        return sql.head_size()
+    finally:
+        sql.close()
+
+
+def checkpointed(session: Session, head: Head, checkpoint_id: int) -> None:
+    """Note that a checkpoint of ``head`` was just stored in the session's transaction."""
+    engine = cast("Engine", session.get_bind())
+    known = _CHECKED.get(engine)
+    if known is None or known.head != head:
+        return
+    signed = Head(head.size, head.root, (checkpoint_id, head.size, head.root))
+    wanted = _wanted(signed)
+    tiles_now = {t: known.tiles[t] for t in wanted if t in known.tiles}
+    _CHECKED[engine] = _Checked(signed, tiles_now, known.edge, known.buffers)
+
+
+_ENTRY = "trail.entry"
+
+
+def prepare(change: Change) -> tuple[bytes, bytes]:
+    """The change's entry around its event id (``entry.entry_parts``), computed once per change.
+
+    The appender calls this in each writer's own thread, so the one thread that holds the lock
+    only joins the parts with the id.
+    """
+    parts = change.derived.get(_ENTRY)
+    if parts is None:
+        parts = change.derived[_ENTRY] = entry_parts(
+            at=change.at,
+            actor=change.actor,
+            action=change.action,
+            object_type=change.object_type,
+            object_id=change.object_id,
+            before=change.before,
+            after=change.after,
+        )
+    return cast("tuple[bytes, bytes]", parts)
+
+
+def append(session: Session, events: Sequence[RecordedEvent]) -> Head:
+    """Append ``events`` as leaves in the session's transaction; returns the new head.
+
+    Leaf ``head.size - len(events) + i`` is ``events[i]``.
+    """
+    engine = cast("Engine", session.get_bind())
+    sql = store.Statements(session)
+    try:
+        checked = _lock(session, sql)
+        if events:
+            checked = _grow(checked, events, sql)
+    finally:
+        sql.close()
+    store.forget_head(session)
+    _CHECKED[engine] = checked
+    return checked.head
+
+
+def _grow(checked: _Checked, events: Sequence[RecordedEvent], sql: store.Statements) -> _Checked:
+    """Append the events to the checked state and store leaves, tiles and head."""
+    edge, buffers = checked.edge, checked.buffers
     dirty: dict[TileId, TileBuffer] = {}
-    rows: list[dict[str, Any]] = []
-    for offset, event in enumerate(events):
-        data = entry_for(
-            event=event.id,
-            at=event.at,
-            actor=event.actor,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            before=event.before,
-            after=event.after,
-        ).to_bytes()
+    rows: list[tuple[int, int, bytes]] = []
+    size = edge.size
+    for event in events:
+        data = join_parts(prepare(event), event.id)
         for level, index, digest in edge.append(leaf_hash(data)):
             tile, row, position = tiles.locate(level, index)
             buffer = buffers.get(tile.level)
@@ -215,10 +352,14 @@ def append(session: Session, events: Sequence[RecordedEvent]) -> list[int]:
                 buffer = buffers[tile.level] = TileBuffer(tile)
             buffer.put(row, position, digest)
             dirty[tile] = buffer
-        rows.append({"leaf_index": size + offset, "event_id": event.id, "entry": data})
-    if rows:
-        session.execute(insert(store.TrailLeaf), rows)
-        store.write_tiles(session, dirty.values())
-        head.size, head.root = edge.size, edge.root()
-        session.flush()
-    return [int(r["leaf_index"]) for r in rows]
+        rows.append((size, event.id, data))
+        size += 1
+    encoded = {tile: (b.width, b.encode()) for tile, b in dirty.items()}
+    sql.insert_leaves(rows)
+    sql.put_tiles([(t.level, t.index, width, data) for t, (width, data) in encoded.items()])
+    root = edge.root()
+    sql.set_head(size, root)
+    head = Head(size, root, checked.head.checkpoint)
+    known = checked.tiles | encoded
+    tiles_now = {t: known[t] for t in _wanted(head) if t in known}
+    return _Checked(head, tiles_now, edge, buffers)

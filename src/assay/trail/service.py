@@ -62,26 +62,22 @@ def record_hook(_settings: Settings) -> RecordHook:
     """The hook the platform calls with every batch of recorded events: append, maybe sign."""
 
     def append_to_trail(ctx: Context, events: list[RecordedEvent]) -> None:
-        log.append(ctx.session, events)
-        latest = store.latest_checkpoint(ctx.session)
-        grown = store.head(ctx.session).size - (latest.size if latest else 0)
-        if grown >= ctx.settings.trail_checkpoint_every:
-            _sign(ctx.session, ctx.settings, ctx.clock)
+        head = log.append(ctx.session, events)
+        if head.size - head.checkpoint_size >= ctx.settings.trail_checkpoint_every:
+            _sign_head(ctx.session, ctx.settings, ctx.clock, head)
 
     return append_to_trail  # type: ignore[return-value]
 
 
 def _sign(session: Session, settings: Settings, clock: Clock) -> TrailCheckpoint:
-    head = store.lock_head(session)
-    buffers = log.edge_tiles(session, head.size)
-    overlay = {b.tile: b for b in buffers.values()}
-    root = tlog.tree_root(head.size, log.StoreReader(session, None, overlay))
-    if root != head.root:
-        raise TrailTampered(
-            f"refusing to sign: the stored tiles give root {root.hex()} for {head.size} entries "
-            f"but the head says {head.root.hex()}"
-        )
-    log.check_checkpoint(session, head, tile_cache(settings))
+    """Lock and check the log (TrailTampered if it is not right), then sign its head."""
+    return _sign_head(session, settings, clock, log.lock(session))
+
+
+def _sign_head(
+    session: Session, settings: Settings, clock: Clock, head: log.Head
+) -> TrailCheckpoint:
+    """Sign and store a checkpoint of ``head``, locked and checked in this transaction."""
     keys = keystore(settings)
     signer = keys.signer()
     note = sign_checkpoint(Checkpoint(settings.trail_origin, head.size, head.root), [signer])
@@ -94,6 +90,7 @@ def _sign(session: Session, settings: Settings, clock: Clock) -> TrailCheckpoint
     )
     session.add(row)
     session.flush()
+    log.checkpointed(session, head, row.id)
     return row
 
 

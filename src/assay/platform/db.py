@@ -8,6 +8,8 @@ Connection failures are translated here into :class:`~assay.errors.DatabaseUnava
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -64,6 +66,36 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable database URL>"
+
+
+def insert_rows(
+    cursor: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], mark: str = "?"
+) -> None:
+    """Insert ``rows`` through a DBAPI cursor in a few multi-row ``INSERT ... VALUES`` statements.
+
+    An ``executemany`` steps the database once per row, and sqlite3 lets go of the GIL and takes
+    it back at every step: with other threads busy, taking it back is what costs. One statement
+    per power of two of rows (at most 256) takes a handful of steps for a whole batch, and the
+    driver's statement cache keeps every shape. ``mark`` is the driver's placeholder (``?`` for
+    sqlite3, ``%s`` for psycopg).
+    """
+    done = 0
+    while done < len(rows):
+        count = min(1 << ((len(rows) - done).bit_length() - 1), _MAX_ROWS)
+        chunk = rows[done : done + count]
+        sql = _insert_sql(table, tuple(columns), count, mark)
+        cursor.execute(sql, [value for row in chunk for value in row])
+        done += count
+
+
+_MAX_ROWS = 256
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...], count: int, mark: str) -> str:
+    row = "(" + ", ".join([mark] * len(columns)) + ")"
+    values = ", ".join([row] * count)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

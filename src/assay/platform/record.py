@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, func, insert, select
 
 from assay.platform.context import Context
+from assay.platform.db import insert_rows
 from assay.platform.tables import AuditEvent
 
 ANONYMOUS = "anonymous"
@@ -111,18 +112,21 @@ def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent
 
 
 _COLUMNS = ("at", "actor", "action", "object_type", "object_id", "before", "after")
-_Processor = Callable[[Any], Any] | None
-_PROCESSORS: weakref.WeakKeyDictionary[Dialect, tuple[_Processor, ...]] = (
+_Processor = Callable[[Any], Any]
+#: Per dialect, (column position, bind processor) of the columns whose type converts values.
+_PROCESSORS: weakref.WeakKeyDictionary[Dialect, tuple[tuple[int, _Processor], ...]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _processors(dialect: Dialect) -> tuple[_Processor, ...]:
+def _processors(dialect: Dialect) -> tuple[tuple[int, _Processor], ...]:
     found = _PROCESSORS.get(dialect)
     if found is None:
         table = AuditEvent.__table__
         found = _PROCESSORS[dialect] = tuple(
-            table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in _COLUMNS
+            (position, process)
+            for position, name in enumerate(_COLUMNS)
+            if (process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
         )
     return found
 
@@ -139,7 +143,7 @@ def audit_values(change: Change, dialect: Dialect) -> tuple[Any, ...]:
     cached = change.derived.get("audit")
     if cached is not None and cached[0] is dialect:
         return cached[1]  # type: ignore[no-any-return]
-    raw = (
+    raw = [
         change.at,
         change.actor,
         change.action,
@@ -147,13 +151,17 @@ def audit_values(change: Change, dialect: Dialect) -> tuple[Any, ...]:
         change.object_id,
         change.before,
         change.after,
-    )
-    values = tuple(
-        value if process is None else process(value)
-        for value, process in zip(raw, _processors(dialect), strict=True)
-    )
+    ]
+    for position, process in _processors(dialect):
+        raw[position] = process(raw[position])
+    values = tuple(raw)
     change.derived["audit"] = (dialect, values)
     return values
+
+
+def _quoted(dialect: Dialect) -> tuple[str, ...]:
+    quote = dialect.identifier_preparer.quote
+    return tuple(quote(name) for name in _COLUMNS)
 
 
 def _insert_events(connection: Connection, changes: Sequence[Change]) -> list[int]:
@@ -177,19 +185,15 @@ def _insert_events(connection: Connection, changes: Sequence[Change]) -> list[in
     # SQLite: the first insert takes the database's write lock and the next rowid (one more than
     # the largest); nobody else can insert until we commit, so the others follow it.
     values = [audit_values(c, dialect) for c in changes]
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(name) for name in _COLUMNS)
-    marks = ", ".join("?" for _ in _COLUMNS)
-    table = AuditEvent.__tablename__
+    names = _quoted(dialect)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", values[0])  # noqa: S608
+        marks = ", ".join("?" for _ in names)
+        table = AuditEvent.__tablename__
+        cursor.execute(f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})", values[0])  # noqa: S608
         first = int(cursor.lastrowid)
-        if len(values) > 1:
-            cursor.executemany(
-                f"INSERT INTO {table} (id, {names}) VALUES (?, {marks})",  # noqa: S608
-                [(first + offset, *row) for offset, row in enumerate(values[1:], 1)],
-            )
+        rest = [(first + offset, *row) for offset, row in enumerate(values[1:], 1)]
+        insert_rows(cursor, table, ("id", *names), rest)
     finally:
         cursor.close()
     return list(range(first, first + len(values)))

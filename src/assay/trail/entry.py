@@ -59,7 +59,11 @@ def timestamp(at: dt.datetime) -> str:
     """RFC 3339 UTC timestamp with microseconds, as entries carry it."""
     if at.tzinfo is None:
         raise ValueError(f"naive datetime {at!r}: entries need UTC time")
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = at.astimezone(dt.UTC)
+    if utc.year < 1000:  # strftime writes these years unpadded, and version 1 used it
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as the strftime above, in half the time: "+00:00" becomes "Z".
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 @dataclass(frozen=True)
@@ -149,16 +153,15 @@ def entry_parts(
 
     ``join_parts(entry_parts(...), id)`` is ``entry_for(event=id, ...).to_bytes()``.
     """
-    return entry_for(
-        event=0,
-        at=at,
-        actor=actor,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        before=before,
-        after=after,
-    )._parts()
+    head = _HEAD % (
+        encode_basestring(action),
+        encode_basestring(actor),
+        _string(state_digest(after)),
+        encode_basestring(timestamp(at)),
+        _string(state_digest(before)),
+    )
+    tail = _TAIL % (encode_basestring(object_id), encode_basestring(object_type))
+    return head.encode("utf-8"), tail.encode("utf-8")
 
 
 def entry_for(

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.util import identity_key
 
-from assay.platform.db import Base, UTCDateTime
+from assay.platform.db import Base, UTCDateTime, insert_rows
 from assay.trail.tiles import TileId
 
 
@@ -159,9 +159,8 @@ class Statements:
 
     def insert_leaves(self, rows: Sequence[tuple[int, int, bytes]]) -> None:
         """Insert (leaf_index, event_id, entry) rows."""
-        self._cursor.executemany(
-            self._sql("INSERT INTO trail_leaves (leaf_index, event_id, entry) VALUES (?, ?, ?)"),
-            rows,
+        insert_rows(
+            self._cursor, "trail_leaves", ("leaf_index", "event_id", "entry"), rows, self._mark
         )
 
     def put_tiles(self, rows: Sequence[tuple[int, int, int, bytes]]) -> None:

@@ -5,8 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from assay.trail.entry import Entry, entry_for, state_digest
+from assay.trail.entry import (
+    Entry,
+    canonical_json,
+    entry_for,
+    entry_parts,
+    join_parts,
+    state_digest,
+    timestamp,
+)
 
 AT = dt.datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=dt.UTC)
 
@@ -94,3 +104,89 @@ def test_an_entry_that_is_valid_json_but_not_canonical_is_refused() -> None:
     ).to_bytes()
     with pytest.raises(ValueError, match="not in canonical form"):
         Entry.from_bytes(good.replace(b'{"action"', b'{ "action"'))
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)))  # any text UTF-8 can carry
+_NUMBER = st.integers() | st.floats(allow_nan=False, allow_infinity=False)  # JSON has no others
+_JSON = st.recursive(
+    st.none() | st.booleans() | _NUMBER | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_STATE = st.none() | st.dictionaries(_TEXT, _JSON, max_size=4)
+_TIME = st.datetimes(
+    min_value=dt.datetime(1, 1, 2),
+    max_value=dt.datetime(9999, 12, 30),
+    timezones=st.sampled_from([dt.UTC, dt.timezone(dt.timedelta(hours=-7, minutes=-30))]),
+)
+
+
+@given(
+    event=st.integers(min_value=0, max_value=2**63),
+    at=_TEXT,
+    actor=_TEXT,
+    action=_TEXT,
+    object_type=_TEXT,
+    object_id=_TEXT,
+    before=st.none() | _TEXT,
+    after=st.none() | _TEXT,
+)
+def test_entry_bytes_are_the_canonical_json_of_its_fields(
+    *,
+    event: int,
+    at: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: str | None,
+    after: str | None,
+) -> None:
+    entry = Entry(event, at, actor, action, object_type, object_id, before, after)
+    assert entry.to_bytes() == canonical_json(entry.fields())
+    assert Entry.from_bytes(entry.to_bytes()) == entry
+
+
+@given(
+    event=st.integers(min_value=1, max_value=2**63),
+    at=_TIME,
+    actor=_TEXT,
+    object_id=_TEXT,
+    before=_STATE,
+    after=_STATE,
+)
+def test_an_entry_built_before_its_event_id_is_the_same_entry(
+    *,
+    event: int,
+    at: dt.datetime,
+    actor: str,
+    object_id: str,
+    before: dict[str, object] | None,
+    after: dict[str, object] | None,
+) -> None:
+    fields = {
+        "at": at,
+        "actor": actor,
+        "action": "test.change",
+        "object_type": "item",
+        "object_id": object_id,
+        "before": before,
+        "after": after,
+    }
+    whole = entry_for(event=event, **fields)  # type: ignore[arg-type]
+    assert join_parts(entry_parts(**fields), event) == whole.to_bytes()  # type: ignore[arg-type]
+    assert whole.to_bytes() == canonical_json(whole.fields())
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        # a whole second, then the first year with four digits
+        (dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC), "2026-03-01T09:00:00.000000Z"),
+        (dt.datetime(1000, 1, 1, 0, 0, 0, 5, tzinfo=dt.UTC), "1000-01-01T00:00:00.000005Z"),
+        # before year 1000, the text version 1 always had: the year unpadded
+        (dt.datetime(999, 12, 31, tzinfo=dt.UTC), "999-12-31T00:00:00.000000Z"),
+    ],
+)
+def test_timestamps_keep_their_version_1_text(at: dt.datetime, expected: str) -> None:
+    assert timestamp(at) == expected

@@ -398,9 +398,11 @@ def test_duplicate_account_ids_are_refused() -> None:
         ("", "account_ids[1]"),  # empty
         ("tab\there", "account_ids[1]"),  # a control character
         ("x" * 129, "account_ids[1]"),  # longer than 128 bytes
+        ("new\nline", "account_ids[1]"),  # a newline, which also separates ids for workers
+        (7, "account_ids[1]"),  # not text at all
     ],
 )
-def test_bad_account_ids_are_refused(account: str, field: str) -> None:
+def test_bad_account_ids_are_refused(account: Any, field: str) -> None:
     rnd, _ = CASES["round-4-accounts"]
     with pytest.raises(InvalidInput) as exc:
         sumtree.build(rnd, SECRET, ["a", account, "c", "d"], [[1, 1]] * 4)

@@ -87,6 +87,17 @@ class Path:
     root: Node
 
 
+def _runs(columns: list[int]) -> list[tuple[int, int, int]]:
+    """Runs of consecutive ``columns``: (first column, first input, end input)."""
+    runs: list[tuple[int, int, int]] = []
+    for k, column in enumerate(columns):
+        if runs and runs[-1][0] + k - runs[-1][1] == column:
+            runs[-1] = (runs[-1][0], runs[-1][1], k + 1)
+        else:
+            runs.append((column, k, k + 1))
+    return runs
+
+
 class _Limbs:
     """Where each asset's amount sits among a node's 64-bit limbs, and carry-aware addition."""
 
@@ -103,8 +114,9 @@ class _Limbs:
         self.groups = groups
         a = len(assets)
         lows = [cols[-1] for _, _, cols in groups]
-        self.equity_low = np.array(lows[:a], dtype=np.intp)
-        self.debt_low = np.array(lows[a:], dtype=np.intp)
+        self.equity_runs = _runs(lows[:a])
+        self.debt_runs = _runs(lows[a:])
+        self.narrow = all(len(cols) == 1 for _, _, cols in groups)
         self.top = np.array([cols[0] for _, _, cols in groups], dtype=np.intp)
         wide = [cols for _, _, cols in groups if len(cols) == 2]
         self.wide_high = np.array([c[0] for c in wide], dtype=np.intp)
@@ -113,9 +125,11 @@ class _Limbs:
     def leaves(self, equity: npt.NDArray[Any], debt: npt.NDArray[Any] | None) -> U64:
         """Limbs of leaves from rows of per-asset amounts (each below 2^64)."""
         out = np.zeros((equity.shape[0], self.count), dtype=np.uint64)
-        out[:, self.equity_low] = equity
+        for at, start, stop in self.equity_runs:
+            out[:, at : at + stop - start] = equity[:, start:stop]
         if debt is not None:
-            out[:, self.debt_low] = debt
+            for at, start, stop in self.debt_runs:
+                out[:, at : at + stop - start] = debt[:, start:stop]
         return out
 
     def add(self, left: U64, right: U64) -> U64:
@@ -127,7 +141,7 @@ class _Limbs:
             high = total[:, self.wide_high] + c
             carry[:, self.wide_high] |= high < c
             total[:, self.wide_high] = high
-        over = carry[:, self.top]
+        over = carry if self.narrow else carry[:, self.top]
         if over.any():
             row, group = (int(x[0]) for x in np.nonzero(over))
             side, asset, _ = self.groups[group]
@@ -257,6 +271,8 @@ class _Job:
         self.no_debt = np.array(
             [k for k, a in enumerate(round_.assets) if not a.debt_allowed], dtype=np.intp
         )
+        self.spans = [(lo, min(self.n, lo + CHUNK)) for lo in range(0, self.n, CHUNK)]
+        self.id_texts = _joined(account_ids, self.spans)
         self.keys: U64 = _shared((self.capacity,), np.uint64)
         self.leaves: Bytes2D = _shared((self.capacity, 32), np.uint8)
         self.hashes: dict[int, Bytes2D] = {}
@@ -266,10 +282,15 @@ class _Job:
             self.hashes[level] = _shared((size, 32), np.uint8)
             self.sums[level] = _shared((size, self.limbs.count), np.uint64)
 
-    def id_list(self, lo: int, hi: int) -> list[str]:
-        """Account ids ``lo`` to ``hi`` as a list of str (from a list or a numpy array)."""
-        ids = self.ids[lo:hi]
-        return ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+    def id_list(self, task: int, lo: int, hi: int) -> list[str]:
+        """Account ids ``lo`` to ``hi`` (task ``task`` of pass 1) as new str objects."""
+        if self.id_texts is not None:
+            ids = self.id_texts[task].split("\n")
+            if len(ids) == hi - lo:
+                return ids
+        # A numpy array, or an id holding a newline (which the caller refuses).
+        chunk = self.ids[lo:hi]
+        return chunk.tolist() if isinstance(chunk, np.ndarray) else list(chunk)
 
     def rows(self, lo: int, hi: int) -> U64:
         """Limbs of accounts ``lo`` to ``hi``, checked: no negatives, no debt where none allowed."""
@@ -299,15 +320,13 @@ class _Job:
     def gathered(self, index: npt.NDArray[np.intp]) -> U64:
         """Limbs of leaves ``index`` (numbers below ``n`` are accounts, the rest padding)."""
         real = index < self.n
-        if real.all():
-            return self.limbs.leaves(
-                self.equity[index], None if self.debt is None else self.debt[index]
-            )
+        rows = index if real.all() else index[real]
+        equity = np.take(self.equity, rows, axis=0)
+        debt = None if self.debt is None else np.take(self.debt, rows, axis=0)
+        if rows is index:
+            return self.limbs.leaves(equity, debt)
         out = np.zeros((index.size, self.limbs.count), dtype=np.uint64)
-        rows = index[real]
-        out[real] = self.limbs.leaves(
-            self.equity[rows], None if self.debt is None else self.debt[rows]
-        )
+        out[real] = self.limbs.leaves(equity, debt)
         return out
 
 
@@ -320,11 +339,25 @@ def _job() -> _Job:
     return _JOB
 
 
-def _hash_accounts(span: tuple[int, int]) -> None:
-    """Pass 1: salts (their first 8 bytes) and leaf hashes of accounts ``span``."""
+def _joined(ids: AccountIds, spans: list[tuple[int, int]]) -> list[str] | None:
+    """Each span's ids joined by newlines, which no valid id holds.
+
+    Forked workers then read one string per task: touching the parent's own str objects would
+    write their reference counts and so copy every page they sit on (some 700 MB for 10M ids).
+    """
+    if isinstance(ids, np.ndarray):
+        return None
+    try:
+        return ["\n".join(ids[lo:hi]) for lo, hi in spans]
+    except TypeError:
+        return None  # an id that is not a str: the worker names it
+
+
+def _hash_accounts(task: int) -> None:
+    """Pass 1: salts (their first 8 bytes) and leaf hashes of the accounts of ``task``."""
     job = _job()
-    lo, hi = span
-    ids = job.id_list(lo, hi)
+    lo, hi = job.spans[task]
+    ids = job.id_list(task, lo, hi)
     amounts = job.rows(lo, hi).astype(">u8").tobytes()
     width = 8 * job.limbs.count
     prefix = layout.TAG_LEAF + job.round.digest
@@ -349,7 +382,7 @@ def _hash_accounts(span: tuple[int, int]) -> None:
             off += width
     except (AttributeError, ValueError):
         i = len(salts)
-        layout.account_id_bytes(ids[i], field=f"account_ids[{lo + i}]")
+        layout.account_id_bytes(job.ids[lo + i], field=f"account_ids[{lo + i}]")
         raise  # pragma: no cover - account_id_bytes raised
     job.keys[lo:hi] = np.frombuffer(b"".join(salts), dtype=">u8").reshape(hi - lo, 4)[:, 0]
     job.leaves[lo:hi] = np.frombuffer(b"".join(leaves), dtype=np.uint8).reshape(hi - lo, 32)
@@ -379,7 +412,7 @@ def _hash_block(block: int) -> None:
     p0 = block << job.block
     p1 = min(job.capacity, p0 + (1 << job.block))
     index = (job.keys[p0:p1] & np.uint64((1 << job.bits) - 1)).astype(np.intp)
-    hashes, sums = job.leaves[index], job.gathered(index)
+    hashes, sums = np.take(job.leaves, index, axis=0), job.gathered(index)
     for level in range(job.block + 1):
         if level:
             hashes, sums = _pair(hashes, sums, job.limbs)
@@ -514,9 +547,8 @@ def build(
     _JOB = job
     pool = multiprocessing.get_context("fork").Pool(count) if count > 1 else None
     try:
-        accounts = [(lo, min(n, lo + CHUNK)) for lo in range(0, n, CHUNK)]
         pads = range(-(-(round_.capacity - n) // _PAD_BLOCK))
-        _run(pool, _hash_accounts, [*accounts])
+        _run(pool, _hash_accounts, range(len(job.spans)))
         _run(pool, _hash_pads, pads)
         _order(job)
         _run(pool, _hash_block, range(-(-round_.capacity >> job.block)))

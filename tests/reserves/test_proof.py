@@ -147,6 +147,10 @@ CASES_REJECTED = [
     ("account-mismatch", None, {"account": "mallory"}),
     # the customer's balances are not the proof's
     ("balance-mismatch", None, {"balances": {"equity": {"BTC": "21000000.00000001"}}}),
+    # balances given in a shape the verifiers do not read
+    ("bad-argument", None, {"balances": {"equities": {"BTC": "1"}}}),
+    # balances given for an asset the round does not have
+    ("bad-argument", None, {"balances": {"equity": {"DOGE": "1"}}}),
     # the published root is another
     ("published-root-mismatch", None, {"root": "ab" * 32}),
     # a negative sibling sum

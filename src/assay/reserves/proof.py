@@ -309,6 +309,10 @@ def _compare(
     if salt is not None and salt.strip().lower() != proof.account.salt:
         raise _reject("salt-mismatch", "the proof's salt is not the salt given", "account.salt")
     if balances is not None:
+        if not set(balances) <= {"equity", "debt"}:
+            raise _reject(
+                "bad-argument", 'balances must look like {"equity": {...}, "debt": {}}', "balances"
+            )
         for side, theirs in (("equity", read.equity), ("debt", read.debt)):
             mine = _balances(balances.get(side, {}), rnd, side, partial=True)
             if mine != theirs:

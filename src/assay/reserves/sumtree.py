@@ -519,6 +519,9 @@ def build(
         workers: processes to use (fork); None: one per CPU for large rounds, else 1.
         block_levels: a worker's task is a subtree of 2^block_levels leaves.
 
+    The tree keeps the secret and references to ``account_ids``, ``equity`` and ``debt``
+    (proofs recompute their bottom levels from them): leave those unchanged while it is used.
+
     Raises:
         InvalidInput: a bad id, a negative amount, debt where the asset allows none, a duplicate
             id (``reason`` ``duplicate-account``), a sum beyond an asset's width
@@ -571,6 +574,7 @@ class SumTree:
         self.round = job.round
         self._job = job
         job.leaves = np.empty((0, 32), dtype=np.uint8)  # recomputed on demand from now on
+        job.id_texts = None
         top = job.top
         self.root = job.limbs.node(job.hashes[top][0].tobytes(), job.sums[top][0])
 

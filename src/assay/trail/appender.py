@@ -19,6 +19,7 @@ import threading
 from collections.abc import Sequence
 
 from assay.errors import AssayError
+from assay.platform.db import UnitOfWork
 from assay.platform.record import Change, audit_values, write_changes
 from assay.platform.runtime import Runtime
 from assay.trail import log
@@ -66,6 +67,7 @@ class Appender:
         self._queue: queue.SimpleQueue[Ticket | None] = queue.SimpleQueue()
         self._closing = threading.Lock()
         self._closed = False
+        self._uow: UnitOfWork | None = None  # the thread's, kept from batch to batch
         self._thread = threading.Thread(target=self._run, name="trail-appender", daemon=True)
         self._thread.start()
 
@@ -108,6 +110,13 @@ class Appender:
         self._thread.join()
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            if self._uow is not None:
+                self._uow.__exit__(None, None, None)
+
+    def _serve(self) -> None:
         take = self._queue.get
         take_now = self._queue.get_nowait
         stopping = False
@@ -131,11 +140,16 @@ class Appender:
     def _write(self, batch: list[Ticket]) -> None:
         changes = [change for ticket in batch for change in ticket.changes]
         try:
-            with self.runtime.db.uow() as uow:
-                write_changes(self.runtime.context(uow), changes)
-                first = log.size(uow.session) - len(changes)
-                uow.commit()
+            if self._uow is None:
+                self._uow = self.runtime.db.uow().__enter__()
+            uow = self._uow
+            write_changes(self.runtime.context(uow), changes)
+            first = log.size(uow.session) - len(changes)
+            uow.commit()
         except Exception as exc:  # noqa: BLE001 - every writer of the batch must hear of it
+            if self._uow is not None:  # rolls back; the next batch starts a fresh session
+                self._uow.__exit__(None, None, None)
+                self._uow = None
             for ticket in batch:
                 ticket._resolve(-1, exc)
             return

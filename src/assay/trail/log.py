@@ -340,21 +340,22 @@ def append(session: Session, events: Sequence[RecordedEvent]) -> Head:
 def _grow(checked: _Checked, events: Sequence[RecordedEvent], sql: store.Statements) -> _Checked:
     """Append the events to the checked state and store leaves, tiles and head."""
     edge, buffers = checked.edge, checked.buffers
-    dirty: dict[TileId, TileBuffer] = {}
+    dirty: dict[int, TileBuffer] = {}
     rows: list[tuple[int, int, bytes]] = []
     size = edge.size
+    places = _PLACES
     for event in events:
         data = join_parts(prepare(event), event.id)
         for level, index, digest in edge.append(leaf_hash(data)):
-            tile, row, position = tiles.locate(level, index)
-            buffer = buffers.get(tile.level)
-            if buffer is None or buffer.tile != tile:
-                buffer = buffers[tile.level] = TileBuffer(tile)
-            buffer.put(row, position, digest)
-            dirty[tile] = buffer
+            tile_level, row, shift, mask = places[level]  # tiles.locate, without a TileId
+            buffer = buffers.get(tile_level)
+            if buffer is None or buffer.tile.index != index >> shift:
+                buffer = buffers[tile_level] = TileBuffer(TileId(tile_level, index >> shift))
+            buffer.put(row, index & mask, digest)
+            dirty[id(buffer)] = buffer
         rows.append((size, event.id, data))
         size += 1
-    encoded = {tile: (b.width, b.encode()) for tile, b in dirty.items()}
+    encoded = {b.tile: (b.width, b.encode()) for b in dirty.values()}
     sql.insert_leaves(rows)
     sql.put_tiles([(t.level, t.index, width, data) for t, (width, data) in encoded.items()])
     root = edge.root()

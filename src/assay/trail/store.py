@@ -92,9 +92,14 @@ def head(session: Session) -> TrailState:
 
 def forget_head(session: Session) -> None:
     """Make the session read the head again (after :class:`Statements` changed it)."""
-    loaded = session.identity_map.get(identity_key(TrailState, STATE_ID))
+    loaded = session.identity_map.get(_head_key())
     if loaded is not None:
         session.expire(loaded)
+
+
+@functools.cache
+def _head_key() -> Any:
+    return identity_key(TrailState, STATE_ID)
 
 
 class Statements:

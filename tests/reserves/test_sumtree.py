@@ -464,6 +464,9 @@ def test_an_unknown_asset_is_refused_with_the_round_s_assets() -> None:
         (lambda: Asset("btc", 8), "assets.code"),  # lower case
         (lambda: Asset("BTC", 19), "assets.decimals"),  # more than 18 decimals
         (lambda: Asset("BTC", 8, 12), "assets.width"),  # neither 8 nor 16 bytes
+        (lambda: Asset("BTC", 8, 8.0), "assets.width"),  # type: ignore[arg-type]  # not a whole number
+        (lambda: Asset("BTC", 8, 8, 1), "assets.debt_allowed"),  # type: ignore[arg-type]  # not a boolean
+        (lambda: Round("r", (), 4), "round.assets"),  # no asset
         (lambda: Round("r", (ASSETS[0], ASSETS[0]), 4), "round.assets"),  # an asset twice
         (lambda: Round("r", ASSETS, 0), "round.capacity"),  # no room at all
         (lambda: Round("r", ASSETS, 2**32 + 1), "round.capacity"),  # beyond 32-bit positions

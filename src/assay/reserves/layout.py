@@ -114,8 +114,14 @@ class Asset:
                 field="assets.decimals",
                 value=self.decimals,
             )
-        if self.width not in WIDTHS:
+        if type(self.width) is not int or self.width not in WIDTHS:
             raise InvalidInput.not_one_of("assets.width", self.width, [str(w) for w in WIDTHS])
+        if type(self.debt_allowed) is not bool:
+            raise InvalidInput(
+                f"asset {self.code}: debt_allowed must be true or false",
+                field="assets.debt_allowed",
+                value=self.debt_allowed,
+            )
 
     @property
     def limit(self) -> int:
@@ -145,8 +151,9 @@ class Round:
                 field="round.id",
                 value=self.id,
             )
-        if not self.assets:
-            raise InvalidInput("a round needs at least one asset", field="round.assets")
+        object.__setattr__(self, "assets", tuple(self.assets))
+        if not self.assets or not all(isinstance(a, Asset) for a in self.assets):
+            raise InvalidInput("a round needs one or more assets", field="round.assets")
         codes = [a.code for a in self.assets]
         for code in codes:
             if codes.count(code) > 1:

@@ -123,7 +123,12 @@ def build_proof(tree: SumTree, account_id: str) -> CustomerProof:
         round=ProofRound(
             id=tree.round.id,
             capacity=tree.round.capacity,
-            assets=[ProofAsset(**a.__dict__) for a in assets],
+            assets=[
+                ProofAsset(
+                    code=a.code, decimals=a.decimals, width=a.width, debt_allowed=a.debt_allowed
+                )
+                for a in assets
+            ],
         ),
         account=ProofAccount(
             id=account_id,

@@ -385,6 +385,16 @@ def test_a_16_byte_sum_that_overflows_is_refused() -> None:
     assert tree.root.equity == ((2**64 - 1) * n,)  # 2^80: far from 2^128, no overflow
 
 
+def test_an_error_in_a_worker_process_reaches_the_caller_whole() -> None:
+    equity = np.ones((40, 2), dtype=np.int64)
+    equity[33, 1] = -3
+    with pytest.raises(InvalidInput) as exc:
+        sumtree.build(
+            Round("w", ASSETS, 64), SECRET, [f"a{i}" for i in range(40)], equity, workers=2
+        )
+    assert _error(exc) == ("equity[33].USDT", -3, "negative-amount")
+
+
 def test_duplicate_account_ids_are_refused() -> None:
     rnd, _ = CASES["round-4-accounts"]
     with pytest.raises(InvalidInput) as exc:

@@ -1,6 +1,6 @@
 """OKX interop: the real v1 proof, V2 user file and V2 tree verify; forged ones do not.
 
-The samples are OKX's own example files (MIT, ../shared/samples/por/okx). Forged inputs are built
+The samples are OKX's own example files (MIT, tests/samples/okx). Forged inputs are built
 here from the hashing rules, which the sample tests pin to OKX's real bytes first.
 """
 
@@ -38,8 +38,9 @@ from assay.reserves.okx_tree import (
     strict_json,
     v2_leaf_hash,
 )
+from tests.samples import OKX
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "por" / "okx"
+SAMPLES = OKX
 V1_FILE = SAMPLES / "merkle_proof_file.json"
 USER_FILE = SAMPLES / "user_info_file.json"
 TREE_FILE = SAMPLES / "full-liabilities-merkle-tree.txt"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from assay.access import service
+from assay.access import bulk, decisions, service
 from assay.access.decision import parse_request
 from assay.access.schemas import LicenceIn, StatusChangeIn
 from assay.access.store import LicenceRow, RegisterVersionRow
@@ -178,12 +178,12 @@ def test_only_compliance_and_admin_may_change_the_register(group: Runtime) -> No
 def test_a_suspension_changes_decisions_from_its_date_and_is_recorded(group: Runtime) -> None:
     ctx = _ctx(group, Role.COMPLIANCE)
     fr_spot = {"jurisdiction": "FR", "client": "retail", "product": "spot"}
-    assert service.decide(ctx, {**fr_spot, "as_of": "2026-04-01"}).allowed
+    assert decisions.decide(ctx, {**fr_spot, "as_of": "2026-04-01"}).allowed
     change = StatusChangeIn(status="suspended", date=dt.date(2026, 4, 1), note="MFSA order")
     service.change_status(ctx, "MFSA-CASP-0127", change)
     ctx = _ctx(group, Role.VIEWER)
-    assert service.decide(ctx, {**fr_spot, "as_of": "2026-03-31"}).allowed
-    refused = service.decide(ctx, {**fr_spot, "as_of": "2026-04-01"})
+    assert decisions.decide(ctx, {**fr_spot, "as_of": "2026-03-31"}).allowed
+    refused = decisions.decide(ctx, {**fr_spot, "as_of": "2026-04-01"})
     assert not refused.allowed
     assert "licence-not-in-force" in [r.code for r in refused.verdict.reasons]
     event = record.list_events(ctx, record.EventFilter(object_id="MFSA-CASP-0127"), limit=1)[0]
@@ -229,27 +229,27 @@ def test_a_past_answer_replays_on_its_register_version_after_the_register_change
         {"jurisdiction": "DE", "client": "retail", "product": "spot", "as_of": "2026-06-01"},
         today=dt.date(2026, 3, 1),
     )
-    past = service.answer(service.engine(ctx).decide(request), request)
+    past = decisions.answer(service.engine(ctx).decide(request), request)
     assert past["allowed"] is True
     service.change_status(
         ctx, "MFSA-CASP-0127", StatusChangeIn(status="revoked", date=dt.date(2026, 5, 1))
     )
     ctx = _ctx(group, Role.AUDITOR)
-    today = service.answer(service.engine(ctx).decide(request), request)
+    today = decisions.answer(service.engine(ctx).decide(request), request)
     assert today["allowed"] is False
     assert today["register_version"] == past["register_version"] + 1
-    replayed = service.replay(ctx, json.loads(json.dumps(past)))
+    replayed = decisions.replay(ctx, json.loads(json.dumps(past)))
     assert replayed["matches"] is True
     assert replayed["replayed"]["register_version"] == past["register_version"]
     tampered = {**past, "allowed": False}
-    assert service.replay(ctx, tampered)["differences"] == ["allowed"]
+    assert decisions.replay(ctx, tampered)["differences"] == ["allowed"]
 
 
 def test_replaying_an_unknown_register_version_is_not_found(group: Runtime) -> None:
     ctx = _ctx(group)
     past = {"register_version": 999, "request": {"jurisdiction": "FR"}}
     with pytest.raises(NotFound, match="register version 999"):
-        service.replay(ctx, past)
+        decisions.replay(ctx, past)
 
 
 def test_importing_a_file_with_one_bad_licence_imports_nothing(
@@ -292,18 +292,18 @@ def test_deadlines_list_the_open_ones_soonest_first(group: Runtime) -> None:
 
 def test_what_if_a_licence_were_suspended_lists_the_cells_that_change(group: Runtime) -> None:
     ctx = _ctx(group, Role.VIEWER)
-    changes = service.what_if(ctx, "VARA-VASP-0116", "suspended", dt.date(2026, 6, 1))
+    changes = bulk.what_if(ctx, "VARA-VASP-0116", "suspended", dt.date(2026, 6, 1))
     cells = {(c.jurisdiction, c.client, c.product) for c in changes}
     assert ("AE-DU", "retail", "spot") in cells
     assert all(c.jurisdiction == "AE-DU" for c in changes)
     assert all(c.before.allowed and not c.after.allowed for c in changes)
     # Nothing was stored: the register still serves Dubai.
-    assert service.decide(ctx, {"jurisdiction": "AE-DU", "client": "retail", "product": "spot"})
+    assert decisions.decide(ctx, {"jurisdiction": "AE-DU", "client": "retail", "product": "spot"})
 
 
 def test_impact_between_two_dates_shows_the_mifid_licence_arriving(group: Runtime) -> None:
     ctx = _ctx(group, Role.VIEWER)
-    changes = service.impact_between(ctx, dt.date(2025, 2, 28), dt.date(2025, 3, 1))
+    changes = bulk.impact_between(ctx, dt.date(2025, 2, 28), dt.date(2025, 3, 1))
     cells = {(c.jurisdiction, c.client, c.product) for c in changes}
     assert ("FR", "retail", "perpetual-future") in cells
     assert ("MT", "professional", "dated-future") in cells

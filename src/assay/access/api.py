@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Body, Depends, Query, Request, s
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from assay.access import counterparties_api, permissions, service
+from assay.access import bulk, counterparties_api, decisions, permissions, service
 from assay.access.decision import parse_request
 from assay.access.schemas import DecisionIn, LicenceIn, LicencePublic, StatusChangeIn
 from assay.errors import InvalidInput
@@ -59,7 +59,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
     api = APIRouter(prefix="/access", tags=["access"])
 
     @api.post("/decisions")
-    def decisions(
+    def decide(
         ctx: DecideCtx, body: Annotated[DecisionIn | list[DecisionIn], Body()]
     ) -> dict[str, Any] | list[dict[str, Any]]:
         """Answer one market-access question, or a list of them (answers in the same order)."""
@@ -76,9 +76,9 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
             for i, item in enumerate(items)
         ]
         answers = [
-            service.with_counterparty(
+            decisions.with_counterparty(
                 ctx,
-                service.answer(compiled.decide(r), r),
+                decisions.answer(compiled.decide(r), r),
                 item.counterparty,
                 item.counterparty_jurisdiction,
             )
@@ -89,7 +89,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
     @api.post("/replay")
     def replay(ctx: DecideCtx, past: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         """Recompute a past answer on the register version and catalogue it cites."""
-        return service.replay(ctx, past)
+        return decisions.replay(ctx, past)
 
     @api.get("/licences")
     def licences(ctx: ApiCtx) -> list[LicencePublic]:
@@ -142,12 +142,12 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         to: dt.date,
     ) -> list[dict[str, Any]]:
         """The (jurisdiction, client, product) cells whose answer changes between two dates."""
-        return [c.to_json() for c in service.impact_between(ctx, from_, to)]
+        return [c.to_json() for c in bulk.impact_between(ctx, from_, to)]
 
     @api.post("/impact/what-if")
     def what_if(ctx: DecideCtx, body: WhatIf) -> list[dict[str, Any]]:
         """The cells whose answer would change if a licence took a status on a date."""
-        return [c.to_json() for c in service.what_if(ctx, body.licence, body.status, body.date)]
+        return [c.to_json() for c in bulk.what_if(ctx, body.licence, body.status, body.date)]
 
     @api.get("/coverage")
     def coverage(
@@ -157,7 +157,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         if client not in CLIENTS:
             raise InvalidInput.not_one_of("client", client, CLIENTS)
         day = as_of or ctx.clock.now().date()
-        found = service.coverage_map(ctx, day, client)
+        found = bulk.coverage_map(ctx, day, client)
         return {
             "as_of": day.isoformat(),
             "client": client,
@@ -197,19 +197,19 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
             raise InvalidInput(
                 f"the file is larger than {MAX_SCREENING_BYTES:,} bytes", field="body"
             )
-        job_id = service.submit_screening(ctx, name, data)
+        job_id = bulk.submit_screening(ctx, name, data)
         tasks.add_task(_run, runtime, job_id, ctx.actor)
-        return _job(service.get_screening(ctx, job_id))
+        return _job(bulk.get_screening(ctx, job_id))
 
     @api.get("/screenings/{job_id}")
     def screening(ctx: ApiCtx, job_id: int) -> ScreeningPublic:
         """A screening job's state and counts."""
-        return _job(service.get_screening(ctx, job_id))
+        return _job(bulk.get_screening(ctx, job_id))
 
     @api.get("/screenings/{job_id}/result", response_class=Response)
     def screening_result(ctx: ApiCtx, job_id: int) -> Response:
         """The decisions CSV of a finished screening."""
-        job = service.get_screening(ctx, job_id)
+        job = bulk.get_screening(ctx, job_id)
         if job.result is None:
             raise InvalidInput(
                 f"screening {job_id} is {job.status}; no result yet", field="id", value=job_id
@@ -226,7 +226,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
 
 def _run(runtime: Any, job_id: int, actor: Any) -> None:
     with runtime.db.uow() as uow:
-        service.run_screening(runtime.context(uow, actor), job_id)
+        bulk.run_screening(runtime.context(uow, actor), job_id)
 
 
 def _job(row: Any) -> ScreeningPublic:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from assay.access import analysis, counterparties_cli, service
+from assay.access import analysis, bulk, counterparties_cli, decisions, service
 from assay.access.decision import parse_request
 from assay.access.schemas import StatusChangeIn, validated
 from assay.errors import ExitCode, InvalidInput
@@ -66,9 +66,9 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
             compiled = service.engine(use_case)
             request = parse_request(compiled.catalogue, fields, today=use_case.clock.now().date())
             decision = compiled.decide(request)
-            answered = service.with_counterparty(
+            answered = decisions.with_counterparty(
                 use_case,
-                service.answer(decision, request),
+                decisions.answer(decision, request),
                 counterparty,
                 counterparty_jurisdiction,
             )
@@ -87,7 +87,7 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
         """
         past = _read_json(file)
         with operate(ctx) as use_case:
-            result = service.replay(use_case, past)
+            result = decisions.replay(use_case, past)
         if as_json:
             emit_json(ctx, result)
         else:
@@ -127,9 +127,7 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
             ) as bar,
         ):
             task = bar.add_task("screen", total=None)
-            summary = service.screen_file(
-                use_case, file, out, progress=lambda n: bar.advance(task, n)
-            )
+            summary = bulk.screen_file(use_case, file, out, progress=lambda n: bar.advance(task, n))
         data = {
             "rows": summary.rows,
             "allowed": summary.allowed,
@@ -167,11 +165,11 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
             if licence is not None or status is not None:
                 if licence is None or status is None:
                     raise InvalidInput("--licence and --status go together", field="--status")
-                changes = service.what_if(use_case, licence, status, day_from)
+                changes = bulk.what_if(use_case, licence, status, day_from)
             else:
                 if to is None:
                     raise InvalidInput("give --to (or --licence and --status)", field="--to")
-                changes = service.impact_between(use_case, day_from, _day(to, "--to"))
+                changes = bulk.impact_between(use_case, day_from, _day(to, "--to"))
         affected: list[dict[str, str]] = []
         if customers is not None:
             with customers.open(encoding="utf-8-sig", newline="") as f:
@@ -213,7 +211,7 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands rea
         """Where the group may serve CLIENT customers, and with what."""
         with operate(ctx) as use_case:
             day = _day(as_of, "--as-of") if as_of else use_case.clock.now().date()
-            found = service.coverage_map(use_case, day, client)
+            found = bulk.coverage_map(use_case, day, client)
         served = {code: products for code, products in found.items() if products}
         if as_json:
             emit_json(ctx, {"as_of": day.isoformat(), "client": client, "jurisdictions": served})

@@ -13,7 +13,7 @@ import yaml
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from assay.access import permissions, service
+from assay.access import bulk, decisions, permissions, service
 from assay.access.analysis import CellChange
 from assay.access.decision import parse_request
 from assay.access.register import STATUSES
@@ -51,7 +51,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         if client not in CLIENTS:
             raise InvalidInput.not_one_of("client", client, CLIENTS)
         day = _day(as_of, "as_of", ctx.clock.now().date())
-        grid = service.coverage_map(ctx, day, client)
+        grid = bulk.coverage_map(ctx, day, client)
         cat = service.catalogue()
         compiled = service.engine(ctx)
         # Where something is served, where the group holds a licence or passport, and the
@@ -228,7 +228,7 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
             }
             try:
                 req = parse_request(compiled.catalogue, fields, today=ctx.clock.now().date())
-                answer = service.answer(compiled.decide(req), req)
+                answer = decisions.answer(compiled.decide(req), req)
             except InvalidInput as exc:
                 error = exc.message
         cat = service.catalogue()
@@ -267,12 +267,12 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
         title = ""
         if licence and status:
             day = _day(start, "from", ctx.clock.now().date())
-            changes = service.what_if(ctx, licence, status, day)
+            changes = bulk.what_if(ctx, licence, status, day)
             title = f"if {licence} were {status} on {day}"
         elif start and to:
             day_from = _day(start, "from", ctx.clock.now().date())
             day_to = _day(to, "to", ctx.clock.now().date())
-            changes = service.impact_between(ctx, day_from, day_to)
+            changes = bulk.impact_between(ctx, day_from, day_to)
             title = f"between {day_from} and {day_to}"
         page = {
             "changes": changes,

@@ -10,32 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gzip
 import hashlib
-import io
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from assay.access import counterparties, permissions
-from assay.access.analysis import (
-    CellChange,
-    ScreenSummary,
-    coverage,
-    impact,
-    read_customers,
-    screen,
-)
-from assay.access.decision import Decision, Request, parse_request
+from assay.access import permissions
 from assay.access.engine import Engine
 from assay.access.licences import check_licence, read_licence_file, to_facts
-from assay.access.register import IN_FORCE, STATUSES, Register, StatusChange
+from assay.access.register import IN_FORCE, Register
 from assay.access.schemas import (
     DeadlinePublic,
     LicenceIn,
@@ -50,15 +37,14 @@ from assay.access.store import (
     LicenceRow,
     PassportRow,
     RegisterVersionRow,
-    ScreeningRow,
     StatusRow,
 )
-from assay.errors import AssayError, Conflict, InvalidInput, NotFound
+from assay.errors import Conflict, InvalidInput, NotFound
 from assay.platform.context import Context
 from assay.platform.record import ObjectRef, record
 from assay.platform.tables import LegalEntity
 from assay.regulation.loader import DATA_DIR, load_catalogue
-from assay.regulation.model import CLIENTS, Catalogue
+from assay.regulation.model import Catalogue
 
 DEMO_LICENCES = Path(__file__).parent / "demo_data" / "licences.yaml"
 _FINAL = frozenset({"revoked", "withdrawn"})
@@ -101,131 +87,6 @@ def _cached(cat: Catalogue, register: Register, digest: str) -> Engine:
         while len(_ENGINES) > 8:
             _ENGINES.popitem(last=False)
     return built
-
-
-# --- decisions ---------------------------------------------------------------------------------
-
-
-def decide(ctx: Context, fields: Mapping[str, object]) -> Decision:
-    """Answer one market-access question (fields as the API or the CLI received them)."""
-    compiled = engine(ctx)
-    request = parse_request(compiled.catalogue, fields, today=ctx.clock.now().date())
-    return compiled.decide(request)
-
-
-def decide_many(ctx: Context, items: Sequence[Mapping[str, object]]) -> list[Decision]:
-    """Answer a list of questions; a bad item names its position (``requests[3].product``)."""
-    compiled = engine(ctx)
-    today = ctx.clock.now().date()
-    requests = [
-        parse_request(compiled.catalogue, item, today=today, prefix=f"requests[{i}].")
-        for i, item in enumerate(items)
-    ]
-    return compiled.decide_many(requests)
-
-
-def answer(decision: Decision, request: Request) -> dict[str, Any]:
-    """The documented answer with the request it answers (so it can be replayed)."""
-    return {
-        **decision.to_json(),
-        "request": {
-            "jurisdiction": request.jurisdiction,
-            "client": request.client,
-            "product": request.product,
-            "asset": request.asset,
-            "amount": str(request.amount) if request.amount is not None else None,
-            "currency": request.currency,
-            "as_of": request.as_of.isoformat(),
-        },
-    }
-
-
-def with_counterparty(
-    ctx: Context,
-    answered: dict[str, Any],
-    counterparty: str | None,
-    counterparty_jurisdiction: str | None = None,
-) -> dict[str, Any]:
-    """Attach what ESMA's registers say of a transfer's receiving provider (name or LEI).
-
-    The decision itself does not change: a counterparty ESMA lists as unauthorised, or one the
-    registers cannot identify, adds a warning for the compliance officer.
-    """
-    if not counterparty:
-        return answered
-    if answered["request"]["product"] != "transfer":
-        raise InvalidInput(
-            "counterparty applies to transfers only (product 'transfer')",
-            field="counterparty",
-            value=counterparty,
-        )
-    check = counterparties.counterparty_check(ctx, counterparty, counterparty_jurisdiction)
-    warnings = list(answered.get("warnings", []))
-    if check["status"] == "unauthorised":
-        warnings.append(
-            f"the counterparty {check['name']!r} is listed by ESMA as providing crypto-asset "
-            "services without authorisation"
-        )
-    elif check["status"] == "unknown":
-        warnings.append(
-            f"the counterparty {counterparty!r} is not in ESMA's register of authorised "
-            "crypto-asset service providers"
-        )
-    elif check["serves_jurisdiction"] is False:
-        warnings.append(
-            f"the counterparty {check['name']!r} is authorised in {check['home']} but not "
-            f"passported to {check['jurisdiction']}"
-        )
-    return {**answered, "counterparty": check, "warnings": warnings}
-
-
-def replay(ctx: Context, past: Mapping[str, Any]) -> dict[str, Any]:
-    """Recompute a past answer on the register version and catalogue it cites, and compare."""
-    ctx.require_actor()
-    request_fields = past.get("request")
-    version = past.get("register_version")
-    if not isinstance(request_fields, Mapping) or not isinstance(version, int):
-        raise InvalidInput(
-            "a past answer to replay needs its 'request' and 'register_version' "
-            "(as returned by the API or `assay access check --json`)",
-            field="request",
-        )
-    cat = _catalogue_for(ctx, str(past.get("catalogue_version", "")))
-    register = _register_at(ctx, version)
-    request = parse_request(cat, request_fields, today=ctx.clock.now().date())
-    replayed = answer(Engine(cat, register).decide(request), request)
-    differences = sorted(
-        key
-        for key in ("allowed", "entity", "licence", "obligations", "reasons", "basis")
-        if replayed.get(key) != past.get(key)
-    )
-    return {"matches": not differences, "differences": differences, "replayed": replayed}
-
-
-def _catalogue_for(ctx: Context, version: str) -> Catalogue:
-    cat = catalogue()
-    if version in ("", cat.version):
-        return cat
-    row = ctx.session.scalar(select(CatalogueRow).where(CatalogueRow.version == version))
-    if row is None:
-        raise NotFound(
-            f"catalogue version {version!r} was never used by this installation "
-            f"(the installed one is {cat.version})",
-            field="catalogue_version",
-            value=version,
-        )
-    return Catalogue.model_validate(row.content)
-
-
-def _register_at(ctx: Context, version: int) -> Register:
-    if version == 0:
-        return Register(version=0)
-    row = ctx.session.get(RegisterVersionRow, version)
-    if row is None:
-        raise NotFound(
-            f"register version {version} does not exist", field="register_version", value=version
-        )
-    return Register.from_json(row.snapshot)
 
 
 def register_versions(ctx: Context, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -604,116 +465,3 @@ def _new_version(ctx: Context) -> dict[str, Any]:
         )
     ctx.session.flush()
     return {"register_version": version, "register_digest": digest}
-
-
-# --- bulk: screening, impact, coverage ---------------------------------------------------------
-
-
-def screen_file(
-    ctx: Context, source: Path, out: Path, *, progress: Callable[[int], None] | None = None
-) -> ScreenSummary:
-    """Screen a customer CSV file into a result CSV file, streaming."""
-    compiled = engine(ctx)
-    try:
-        with (
-            source.open(encoding="utf-8-sig", newline="") as inp,
-            out.open("w", encoding="utf-8", newline="") as result,
-        ):
-            rows = read_customers(inp, source=source.name)
-            return screen(compiled, rows, result, today=ctx.clock.now().date(), progress=progress)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            f"{source}: cannot be read: {exc}", field="file", value=str(source)
-        ) from exc
-
-
-def submit_screening(ctx: Context, file_name: str, data: bytes) -> int:
-    """Queue a screening job for the API; returns its id (run it with :func:`run_screening`)."""
-    actor = ctx.require(permissions.SCREEN)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{file_name}: is not UTF-8 text ({exc})", field="file") from exc
-    read_customers(io.StringIO(text), source=file_name)  # refuses a file without the columns
-    row = ScreeningRow(
-        status="queued",
-        submitted_by=actor.label,
-        submitted_at=ctx.clock.now(),
-        file_name=file_name[:200],
-        source=gzip.compress(data),
-    )
-    ctx.session.add(row)
-    ctx.session.flush()
-    record(
-        ctx,
-        "access.screening.submit",
-        ObjectRef("screening", row.id),
-        after={"file_name": row.file_name, "bytes": len(data)},
-    )
-    ctx.commit()
-    return row.id
-
-
-def run_screening(ctx: Context, job_id: int) -> None:
-    """Run a queued screening job and store its result."""
-    row = ctx.session.get(ScreeningRow, job_id)
-    if row is None or row.status != "queued" or row.source is None:
-        return
-    row.status = "running"
-    ctx.commit()
-    try:
-        out = io.StringIO()
-        rows = read_customers(
-            io.StringIO(gzip.decompress(row.source).decode("utf-8-sig")), source=row.file_name
-        )
-        summary = screen(engine(ctx), rows, out, today=ctx.clock.now().date())
-        row.rows, row.allowed = summary.rows, summary.allowed
-        row.refused, row.invalid = summary.refused, summary.invalid
-        row.result, row.status = gzip.compress(out.getvalue().encode()), "done"
-    except AssayError as exc:
-        row.status, row.error = "failed", exc.message
-    row.finished_at = ctx.clock.now()
-    ctx.commit()
-
-
-def get_screening(ctx: Context, job_id: int) -> ScreeningRow:
-    """A screening job (its result is ``gzip.decompress(row.result)``)."""
-    ctx.require_actor()
-    row = ctx.session.get(ScreeningRow, job_id)
-    if row is None:
-        raise NotFound(f"no screening job {job_id}", field="id", value=job_id)
-    return row
-
-
-def impact_between(ctx: Context, day_before: dt.date, day_after: dt.date) -> list[CellChange]:
-    """Cells whose answer changes between two dates, on the register as it stands."""
-    compiled = engine(ctx)
-    return impact(compiled, compiled, day_before, day_after)
-
-
-def what_if(ctx: Context, reference: str, status: str, day: dt.date) -> list[CellChange]:
-    """Cells whose answer on ``day`` would change if licence ``reference`` took ``status`` then.
-
-    Nothing is stored: the change is applied to a copy of the register.
-    """
-    compiled = engine(ctx)
-    current = compiled.register
-    target = next((lic for lic in current.licences if lic.reference == reference), None)
-    if target is None:
-        raise NotFound(f"no licence with reference {reference!r}", field="licence", value=reference)
-    if status not in STATUSES:
-        raise InvalidInput.not_one_of("status", status, STATUSES)
-    changed = replace(
-        target,
-        history=(*target.history, StatusChange(status, day, "what-if")),  # type: ignore[arg-type]
-    )
-    licences = tuple(changed if lic is target else lic for lic in current.licences)
-    hypothetical = Engine(compiled.catalogue, Register(current.version, licences))
-    return impact(compiled, hypothetical, day, day)
-
-
-def coverage_map(ctx: Context, day: dt.date, client: str) -> dict[str, list[str]]:
-    """For each jurisdiction, the products a ``client`` customer may get on ``day``."""
-    if client not in CLIENTS:
-        raise InvalidInput.not_one_of("client", client, CLIENTS)
-    return coverage(engine(ctx), day, client)

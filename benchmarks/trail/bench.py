@@ -153,9 +153,6 @@ def handoff_floor(writers: int, seconds: float) -> Throughput:
     from assay.trail import appender  # noqa: PLC0415
 
     class Idle(appender.Appender):
-        def _prepare(self, changes: Any) -> None:
-            pass
-
         def _write(self, batch: list[Any]) -> None:
             for offset, ticket in enumerate(batch):
                 ticket._resolve(offset, None)

@@ -168,11 +168,56 @@ def test_a_change_with_a_naive_time_is_refused_in_its_own_call(runtime: Runtime)
         before=None,
         after=None,
     )
-    with pytest.raises(ValueError, match="naive datetime"):
+    with pytest.raises(ValueError, match="naive datetime"):  # refused before it is queued
         writer.append(naive)
     index = writer.append(_change(1))  # the appender carries on
     appender.close(runtime)
     assert index == _size(runtime) - 1
+
+
+def test_a_change_that_cannot_be_stored_fails_only_its_own_writer(runtime: Runtime) -> None:
+    writer = appender.appender(runtime)
+    writer.append(_change(0))
+    outcomes: dict[str, int | BaseException] = {}
+
+    def call(name: str, change: Change) -> None:
+        try:
+            outcomes[name] = writer.append(change)
+        except Exception as exc:  # noqa: BLE001 - the outcome is what is tested
+            outcomes[name] = exc
+
+    unstorable = Change(
+        at=T0,
+        actor="cli:test",
+        action="test.bad",
+        object_type="item",
+        object_id="bad",
+        before=None,
+        after={"value": object()},  # not JSON
+    )
+    calls = [("first", _change(1)), ("bad", unstorable), ("last", _change(2))]
+    threads = [threading.Thread(target=call, args=pair) for pair in calls]
+    with runtime.db.engine.connect() as blocker:  # hold the writers' lock: the calls queue up
+        if runtime.db.backend == "sqlite":
+            blocker.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            blocker.execute(text("SELECT size FROM trail_state FOR UPDATE"))
+        for thread in threads:
+            thread.start()
+            time.sleep(0.1)
+        blocker.rollback()
+    for thread in threads:
+        thread.join()
+    appender.close(runtime)
+    assert isinstance(outcomes["bad"], Exception)
+    assert "not JSON serializable" in str(outcomes["bad"])
+    assert isinstance(outcomes["first"], int)
+    assert isinstance(outcomes["last"], int)
+    with runtime.db.uow() as uow:
+        stored = set(uow.session.scalars(select(AuditEvent.object_id)))
+    assert {"item-1", "item-2"} <= stored
+    assert "bad" not in stored
+    _verify(runtime)
 
 
 def test_after_a_rolled_back_append_the_next_builds_on_what_was_committed(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, func, insert, select
@@ -49,10 +49,6 @@ class Change:
     object_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    #: Values derived from the change, each computed once (``audit_values``, the trail's entry).
-    #: The trail's appender computes them in each writer's thread, ahead of the transaction.
-    #: Shared with the change's ``RecordedEvent``; never part of equality.
-    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -102,7 +98,6 @@ def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent
             before=c.before,
             after=c.after,
             id=event_id,
-            derived=c.derived,
         )
         for c, event_id in zip(changes, ids, strict=True)
     ]
@@ -131,19 +126,12 @@ def _processors(dialect: Dialect) -> tuple[tuple[int, _Processor], ...]:
     return found
 
 
-def audit_values(change: Change, dialect: Dialect) -> tuple[Any, ...]:
-    """The change's audit-event columns (no id) as ``dialect``'s driver is given them.
+def _audit_values(change: Change, dialect: Dialect) -> tuple[Any, ...]:
+    """The change's audit-event columns (no id), as SQLAlchemy's column types give them.
 
-    Exactly what SQLAlchemy's column types make of them (UTC timestamps, JSON text); computed
-    once per change and dialect, so a writer can compute it before handing the change over.
-
-    Raises:
-        ValueError: ``change.at`` is a naive datetime.
+    Exactly what an ORM or Core insert hands ``dialect``'s driver: UTC timestamps, JSON text.
     """
-    cached = change.derived.get("audit")
-    if cached is not None and cached[0] is dialect:
-        return cached[1]  # type: ignore[no-any-return]
-    raw = [
+    values = [
         change.at,
         change.actor,
         change.action,
@@ -153,10 +141,8 @@ def audit_values(change: Change, dialect: Dialect) -> tuple[Any, ...]:
         change.after,
     ]
     for position, process in _processors(dialect):
-        raw[position] = process(raw[position])
-    values = tuple(raw)
-    change.derived["audit"] = (dialect, values)
-    return values
+        values[position] = process(values[position])
+    return tuple(values)
 
 
 def _quoted(dialect: Dialect) -> tuple[str, ...]:
@@ -184,7 +170,7 @@ def _insert_events(connection: Connection, changes: Sequence[Change]) -> list[in
         return list(connection.execute(query, rows).scalars())
     # SQLite: the first insert takes the database's write lock and the next rowid (one more than
     # the largest); nobody else can insert until we commit, so the others follow it.
-    values = [audit_values(c, dialect) for c in changes]
+    values = [_audit_values(c, dialect) for c in changes]
     names = _quoted(dialect)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

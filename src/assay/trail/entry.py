@@ -7,10 +7,9 @@ object with sorted keys, no insignificant whitespace, UTF-8, holding only string
 null: the RFC 8785 (JCS) canonical form for such values. These bytes must never change for a
 stored version; a new layout is a new ``v``.
 
-The append path builds an entry in two steps: everything but the event id (:func:`entry_parts`,
-which a writer can compute in its own thread before the id exists), then ``head + id + tail``
-(:func:`join_parts`). Both give exactly the bytes of :meth:`Entry.to_bytes`, which is the
-``canonical_json`` of the entry's fields; the tests hold the two to each other.
+The bytes are written out by one format string rather than by a JSON encoder (several times
+faster: the append path builds one per recorded change); the tests hold them to the
+``canonical_json`` of the entry's fields.
 """
 
 from __future__ import annotations
@@ -49,10 +48,36 @@ def _string(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
 
 
-# The version-1 layout, keys in code-point order: action, actor, after, at, before, event,
-# object (id, type), v. ``event`` is the one integer; it splits the entry into head and tail.
-_HEAD = '{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"event":'
-_TAIL = ',"object":{"id":%s,"type":%s},"v":' + str(ENTRY_VERSION) + "}"
+# The version-1 layout: keys in code-point order (action, actor, after, at, before, event,
+# object (id, type), v), no whitespace.
+_LAYOUT = (
+    '{"action":%s,"actor":%s,"after":%s,"at":%s,"before":%s,"event":%d,'
+    '"object":{"id":%s,"type":%s},"v":' + str(ENTRY_VERSION) + "}"
+)
+
+
+def _layout(
+    *,
+    event: int,
+    at: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    before: str | None,
+    after: str | None,
+) -> bytes:
+    text = _LAYOUT % (
+        _string(action),
+        _string(actor),
+        _string(after),
+        _string(at),
+        _string(before),
+        event,
+        _string(object_id),
+        _string(object_type),
+    )
+    return text.encode("utf-8")
 
 
 def timestamp(at: dt.datetime) -> str:
@@ -82,9 +107,18 @@ class Entry:
     def to_bytes(self) -> bytes:
         """The canonical bytes the log commits to (the Merkle leaf's data).
 
-        The ``canonical_json`` of :meth:`fields`, written out directly (several times faster).
+        The ``canonical_json`` of :meth:`fields`, written out directly.
         """
-        return join_parts(self._parts(), self.event)
+        return _layout(
+            event=self.event,
+            at=self.at,
+            actor=self.actor,
+            action=self.action,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            before=self.before,
+            after=self.after,
+        )
 
     def fields(self) -> dict[str, Any]:
         """The entry as the JSON object it is (``to_bytes`` is its canonical JSON)."""
@@ -98,17 +132,6 @@ class Entry:
             "before": self.before,
             "after": self.after,
         }
-
-    def _parts(self) -> tuple[bytes, bytes]:
-        head = _HEAD % (
-            _string(self.action),
-            _string(self.actor),
-            _string(self.after),
-            _string(self.at),
-            _string(self.before),
-        )
-        tail = _TAIL % (_string(self.object_id), _string(self.object_type))
-        return head.encode("utf-8"), tail.encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Entry:
@@ -134,13 +157,9 @@ class Entry:
         return parsed
 
 
-def join_parts(parts: tuple[bytes, bytes], event: int) -> bytes:
-    """The entry bytes of event ``event`` from its :func:`entry_parts`."""
-    return b"%b%d%b" % (parts[0], event, parts[1])
-
-
-def entry_parts(
+def entry_bytes(
     *,
+    event: int,
     at: dt.datetime,
     actor: str,
     action: str,
@@ -148,20 +167,18 @@ def entry_parts(
     object_id: str,
     before: Mapping[str, Any] | None,
     after: Mapping[str, Any] | None,
-) -> tuple[bytes, bytes]:
-    """The entry of a change before its event id exists: the bytes before the id and after it.
-
-    ``join_parts(entry_parts(...), id)`` is ``entry_for(event=id, ...).to_bytes()``.
-    """
-    head = _HEAD % (
-        encode_basestring(action),
-        encode_basestring(actor),
-        _string(state_digest(after)),
-        encode_basestring(timestamp(at)),
-        _string(state_digest(before)),
+) -> bytes:
+    """``entry_for(...).to_bytes()``, without building the :class:`Entry` (the append path)."""
+    return _layout(
+        event=event,
+        at=timestamp(at),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        before=state_digest(before),
+        after=state_digest(after),
     )
-    tail = _TAIL % (encode_basestring(object_id), encode_basestring(object_type))
-    return head.encode("utf-8"), tail.encode("utf-8")
 
 
 def entry_for(

@@ -22,9 +22,9 @@ from typing import Any, cast
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from assay.platform.record import Change, RecordedEvent
+from assay.platform.record import RecordedEvent
 from assay.trail import store, tiles, tlog
-from assay.trail.entry import entry_parts, join_parts
+from assay.trail.entry import entry_bytes
 from assay.trail.errors import TrailTampered
 from assay.trail.rfc9162 import leaf_hash
 from assay.trail.store import TileCache
@@ -271,6 +271,7 @@ def lock(session: Session) -> Head:
         checked = _lock(session, sql)
     finally:
         sql.close()
+    store.forget_head(session)  # its version changed
     _CHECKED[cast("Engine", session.get_bind())] = checked
     return checked.head
 
@@ -294,29 +295,6 @@ def checkpointed(session: Session, head: Head, checkpoint_id: int) -> None:
     wanted = _wanted(signed)
     tiles_now = {t: known.tiles[t] for t in wanted if t in known.tiles}
     _CHECKED[engine] = _Checked(signed, tiles_now, known.edge, known.buffers)
-
-
-_ENTRY = "trail.entry"
-
-
-def prepare(change: Change) -> tuple[bytes, bytes]:
-    """The change's entry around its event id (``entry.entry_parts``), computed once per change.
-
-    The appender calls this in each writer's own thread, so the one thread that holds the lock
-    only joins the parts with the id.
-    """
-    parts = change.derived.get(_ENTRY)
-    if parts is None:
-        parts = change.derived[_ENTRY] = entry_parts(
-            at=change.at,
-            actor=change.actor,
-            action=change.action,
-            object_type=change.object_type,
-            object_id=change.object_id,
-            before=change.before,
-            after=change.after,
-        )
-    return cast("tuple[bytes, bytes]", parts)
 
 
 def append(session: Session, events: Sequence[RecordedEvent]) -> Head:
@@ -345,7 +323,16 @@ def _grow(checked: _Checked, events: Sequence[RecordedEvent], sql: store.Stateme
     size = edge.size
     places = _PLACES
     for event in events:
-        data = join_parts(prepare(event), event.id)
+        data = entry_bytes(
+            event=event.id,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            before=event.before,
+            after=event.after,
+        )
         for level, index, digest in edge.append(leaf_hash(data)):
             tile_level, row, shift, mask = places[level]  # tiles.locate, without a TileId
             buffer = buffers.get(tile_level)

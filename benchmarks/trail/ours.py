@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import func, select, text
 from timing import Latency, Throughput, run_writers, time_each, timed
 
 from assay.platform import migrate
-from assay.platform.record import Change, RecordedEvent, write_changes
+from assay.platform.record import Change, write_changes
 from assay.platform.roles import system_principal
 from assay.platform.runtime import Runtime, build_runtime
 from assay.platform.tables import AuditEvent
@@ -155,9 +155,9 @@ def memory_appends(payloads: Callable[[int], bytes], count: int) -> tuple[Throug
 # --- the large stored log -------------------------------------------------------------------
 
 
-def _events(start: int, count: int) -> list[RecordedEvent]:
+def _changes(start: int, count: int) -> list[Change]:
     return [
-        RecordedEvent(
+        Change(
             at=EPOCH + dt.timedelta(microseconds=i),
             actor="bulk-loader@bench.example",
             action="bench.load",
@@ -165,7 +165,6 @@ def _events(start: int, count: int) -> list[RecordedEvent]:
             object_id=str(i),
             before=None,
             after={"n": i},
-            id=i + 1,
         )
         for i in range(start, start + count)
     ]
@@ -176,45 +175,27 @@ def build_log(
 ) -> tuple[Throughput, int]:
     """Grow the stored log to ``size`` leaves in transactions of ``BUILD_BATCH`` recorded changes.
 
-    Each transaction does what ``write_changes`` does, except that the audit rows are inserted
-    with one plain executemany carrying their ids (``write_changes`` asks SQLite for each new id,
-    one statement per row, which would make a 10M build take most of an hour); then every record
-    hook runs, so the trail's own ``log.append`` computes the entries, leaf hashes and tiles and
+    Each transaction is one ``write_changes`` call, the product's own path: audit events, then
+    the record hooks, so the trail's ``log.append`` computes every entry, leaf hash and tile and
     signs a checkpoint per transaction, as in production. Returns the build rate and the size
     the log had before (a reused log is not rebuilt).
     """
     with runtime.db.uow() as uow:
         before = store.head(uow.session).size
-        last_event = uow.session.query(AuditEvent.id).order_by(AuditEvent.id.desc()).first()
+        events = uow.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     if before >= size:
         return Throughput(0, 0.0), before
-    if last_event is not None and last_event[0] != before:
+    if events != before:
         raise RuntimeError(f"{runtime.db.url} holds other events; use an empty --data folder")
 
     def run() -> int:
         done = before
         while done < size:
-            events = _events(done, min(BUILD_BATCH, size - done))
-            rows: list[dict[str, Any]] = [
-                {
-                    "id": e.id,
-                    "at": e.at,
-                    "actor": e.actor,
-                    "action": e.action,
-                    "object_type": e.object_type,
-                    "object_id": e.object_id,
-                    "before": e.before,
-                    "after": e.after,
-                }
-                for e in events
-            ]
+            changes = _changes(done, min(BUILD_BATCH, size - done))
             with runtime.db.uow() as uow:
-                uow.session.execute(insert(AuditEvent), rows)
-                ctx = runtime.context(uow)
-                for hook in runtime.record_hooks:
-                    hook(ctx, events)
+                write_changes(runtime.context(uow), changes)
                 uow.commit()
-            done += len(events)
+            done += len(changes)
             progress(done)
         return done - before
 

@@ -1,7 +1,9 @@
 """Reserves declared as a capability: proof of reserves for customers and auditors.
 
-So far it contributes commands that need no stored round: address-ownership verification and
-(as they land) the OKX proof verifiers. Rounds, their tables, API and pages come next.
+It contributes rounds (a liabilities snapshot built into a sum tree, stored, published and
+anchored in the trail), customer proofs and the auditor's recomputation, as API routes under
+``/api/v1/reserves`` and commands under ``assay reserves``; and the checks that need no stored
+round: proof files, OKX trees, address ownership. Pages come next.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assay.platform.capabilities import Capability
+from assay.reserves import permissions
 
 if TYPE_CHECKING:
     import typer
@@ -26,4 +29,6 @@ CAPABILITY = Capability(
     summary="Liabilities sum tree, customer proofs, address ownership and solvency.",
     order=30,
     cli=_cli,
+    permissions=permissions.ALL,
+    tables="assay.reserves.store",
 )

@@ -15,6 +15,13 @@ from assay.reserves import permissions
 
 if TYPE_CHECKING:
     import typer
+    from fastapi import APIRouter
+
+
+def _api() -> APIRouter:
+    from assay.reserves.api import router  # noqa: PLC0415 - factories import lazily
+
+    return router()
 
 
 def _cli() -> typer.Typer:
@@ -28,6 +35,7 @@ CAPABILITY = Capability(
     title="Proof of reserves",
     summary="Liabilities sum tree, customer proofs, address ownership and solvency.",
     order=30,
+    api=_api,
     cli=_cli,
     permissions=permissions.ALL,
     tables="assay.reserves.store",

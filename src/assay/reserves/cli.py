@@ -1,5 +1,8 @@
-"""``assay reserves ...``: checks that need no stored round (proof files, OKX trees, addresses).
+"""``assay reserves ...``: rounds, customer proofs, audits, and checks that need no stored round.
 
+``round create|publish|show|list|discard`` manage rounds, ``proof`` prints a customer proof,
+``audit`` recomputes a round folder (or a stored round) and exits 10 listing every discrepancy,
+``link-account`` lets a user fetch the proofs of an account.
 ``verify`` and ``audit-okx`` exit 0 when everything checks, 10 (``VERIFICATION_FAILED``) with the
 reasons when something does not, 2 (``INVALID_INPUT``) when a file cannot be read at all.
 ``verify-addresses`` exits 10 when a claim failed; with ``--strict`` an unverified claim (a chain
@@ -8,16 +11,20 @@ Assay cannot check) fails the run too.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from assay.errors import ExitCode, InvalidInput
-from assay.platform.cli_support import console, emit_json, table
-from assay.reserves import okx, okx_tree, proof
+from assay.platform.cli_support import console, emit_json, operate, table
+from assay.reserves import okx, okx_tree, proof, service
 from assay.reserves.ownership import Status, verify_addresses_file
+from assay.reserves.rounds import AuditReport, FileDigest, RoundFileInvalid, parse_round_spec
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -25,6 +32,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tex
 def cli() -> typer.Typer:
     """The ``assay reserves`` command group."""
     app = typer.Typer(help="Proof of reserves.", no_args_is_help=True)
+    _round_commands(app)
 
     @app.command("verify-addresses")
     def verify_addresses(
@@ -232,3 +240,245 @@ def _row(path: Path, result: object) -> dict[str, Any]:
         "account": result.account_id,
         "problems": [],
     }
+
+
+WorkersOpt = Annotated[
+    int | None, typer.Option(help="processes building the tree (default: one per CPU if large)")
+]
+
+
+def _stages(out: Console, *, disable: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:<26}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=out,
+        transient=True,
+        disable=disable,
+    )
+
+
+def _round_spec(
+    round_file: Path | None,
+    round_id: str | None,
+    snapshot: str | None,
+    assets: list[str],
+    capacity: int | None,
+) -> tuple[Any, FileDigest | None]:
+    """The round file's fields, the command's options laid over them; and the file's digest."""
+    data: dict[str, Any] = {}
+    digest = None
+    if round_file is not None:
+        raw = round_file.read_bytes()
+        try:
+            loaded = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise RoundFileInvalid(f"{round_file.name}: not YAML or JSON: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise RoundFileInvalid(f"{round_file.name}: expected a mapping of fields")
+        data = loaded
+        digest = FileDigest(source=round_file.name, sha256=hashlib.sha256(raw).hexdigest())
+    for key, value in (("id", round_id), ("snapshot_at", snapshot), ("capacity", capacity)):
+        if value is not None:
+            data[key] = value
+    if assets:
+        data["assets"] = [_asset_option(text) for text in assets]
+    return parse_round_spec(data, source=round_file.name if round_file else "options"), digest
+
+
+def _asset_option(text: str) -> dict[str, Any]:
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1].isdigit() or parts[2:] not in ([], ["debt"]):
+        raise RoundFileInvalid(
+            f"--asset {text!r}: write CODE:DECIMALS or CODE:DECIMALS:debt (e.g. USDT:6:debt)",
+            field="--asset",
+            value=text,
+        )
+    return {"code": parts[0], "decimals": int(parts[1]), "debt_allowed": len(parts) == 3}
+
+
+def _print_round(out: Console, found: service.RoundPublic) -> None:
+    published = f", published {found.published_at:%Y-%m-%d %H:%M} UTC" if found.published_at else ""
+    out.print(f"round {found.id}: {found.status}{published}", markup=False)
+    out.print(
+        f"  snapshot {found.snapshot_at.isoformat()}, {found.accounts} accounts, "
+        f"capacity {found.capacity}"
+    )
+    out.print(f"  root {found.root}")
+    if found.anchor_leaf is not None:
+        out.print(f"  anchored in the trail as leaf {found.anchor_leaf}")
+    rows = [(code, t["equity"], t["debt"]) for code, t in found.totals.items()]
+    out.print(table("Totals", ["asset", "equity", "debt"], rows))
+
+
+def _print_audit(out: Console, report: AuditReport) -> None:
+    verdict = (
+        "[green]clean[/]" if report.ok else f"[red]{len(report.discrepancies)} DISCREPANCIES[/]"
+    )
+    out.print(
+        f"{report.folder}: {verdict}; round {report.round_id}, {report.accounts} accounts, "
+        f"root {report.root}"
+    )
+    for d in report.discrepancies:
+        out.print(f"  {d.where}: {d.code}: {d.message}", markup=False)
+
+
+def _round_commands(app: typer.Typer) -> None:  # noqa: PLR0915 - one flat list of small commands
+    rounds = typer.Typer(help="Proof-of-reserves rounds.", no_args_is_help=True)
+    app.add_typer(rounds, name="round")
+
+    @rounds.command("create")
+    def create(
+        ctx: typer.Context,
+        liabilities: Annotated[Path, typer.Argument(help="liabilities file (CSV or Parquet)")],
+        *,
+        round_file: Annotated[
+            Path | None, typer.Option("--round-file", help="round file (YAML or JSON)")
+        ] = None,
+        round_id: Annotated[str | None, typer.Option("--id", help="round id, e.g. 2026-11")] = None,
+        snapshot: Annotated[
+            str | None, typer.Option(help="snapshot instant, e.g. 2026-11-30T23:59:59Z")
+        ] = None,
+        asset: Annotated[
+            list[str] | None, typer.Option(help="CODE:DECIMALS[:debt], once per asset, in order")
+        ] = None,
+        capacity: Annotated[
+            int | None, typer.Option(help="leaves of the tree (default: next power of two)")
+        ] = None,
+        workers: WorkersOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Build a round from a liabilities file (status built); nothing is kept on failure."""
+        spec, digest = _round_spec(round_file, round_id, snapshot, asset or [], capacity)
+        with operate(ctx) as use_case, _stages(console(ctx), disable=as_json) as bar:
+            task = bar.add_task("round", total=4)
+
+            def progress(stage: str, step: int, steps: int) -> None:
+                bar.update(task, description=stage, completed=step, total=steps)
+
+            built = service.create_round(
+                use_case,
+                spec,
+                liabilities,
+                source=liabilities.name,
+                round_file=digest,
+                workers=workers,
+                progress=progress,
+            )
+        if as_json:
+            emit_json(ctx, built)
+        else:
+            _print_round(console(ctx), built)
+
+    @rounds.command("publish")
+    def publish(ctx: typer.Context, round_id: str, as_json: JsonOpt = False) -> None:
+        """Publish a built round: immutable from now on, its root anchored in the trail."""
+        with operate(ctx) as use_case:
+            published = service.publish_round(use_case, round_id)
+        if as_json:
+            emit_json(ctx, published)
+        else:
+            _print_round(console(ctx), published)
+
+    @rounds.command("show")
+    def show(ctx: typer.Context, round_id: str, as_json: JsonOpt = False) -> None:
+        """One round: status, root, totals per asset."""
+        with operate(ctx) as use_case:
+            found = service.get_round(use_case, round_id)
+        if as_json:
+            emit_json(ctx, found)
+        else:
+            _print_round(console(ctx), found)
+
+    @rounds.command("list")
+    def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+        """Every round, the latest snapshot first."""
+        with operate(ctx) as use_case:
+            found = service.list_rounds(use_case)
+        if as_json:
+            emit_json(ctx, found)
+            return
+        rows = [(r.id, r.status, r.snapshot_at.isoformat(), r.accounts, r.root) for r in found]
+        console(ctx).print(
+            table("Rounds", ["round", "status", "snapshot", "accounts", "root"], rows)
+        )
+
+    @rounds.command("discard")
+    def discard(ctx: typer.Context, round_id: str) -> None:
+        """Delete a built (unpublished) round, its row and its folder."""
+        with operate(ctx) as use_case:
+            service.discard_round(use_case, round_id)
+        console(ctx).print(f"round {round_id} discarded", markup=False)
+
+    @app.command("proof")
+    def proof_(
+        ctx: typer.Context,
+        round_id: Annotated[str, typer.Argument(metavar="ROUND")],
+        account: str,
+        out: Annotated[Path | None, typer.Option(help="write the proof to this file")] = None,
+    ) -> None:
+        """The customer proof of ACCOUNT in ROUND (check it with verify_proof.py)."""
+        with operate(ctx) as use_case:
+            found = service.customer_proof(use_case, round_id, account)
+        if out is None:
+            emit_json(ctx, found)
+        else:
+            out.write_text(found.model_dump_json(indent=2) + "\n")
+            console(ctx).print(f"wrote {out}", markup=False)
+
+    @app.command("audit")
+    def audit(
+        ctx: typer.Context,
+        target: Annotated[
+            str, typer.Argument(metavar="ROUND_DIR", help="a round folder, or a stored round's id")
+        ],
+        workers: WorkersOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        """Recompute a round from its folder; exit 10 listing every discrepancy."""
+        with _stages(console(ctx), disable=as_json) as bar:
+            task = bar.add_task("audit", total=4)
+
+            def progress(stage: str, step: int, steps: int) -> None:
+                bar.update(task, description=stage, completed=step, total=steps)
+
+            if Path(target).is_dir():
+                report = service.audit_folder(Path(target), workers=workers, progress=progress)
+            else:
+                with operate(ctx) as use_case:
+                    report = service.audit_round(
+                        use_case, target, workers=workers, progress=progress
+                    )
+        if as_json:
+            emit_json(ctx, report.to_json())
+        else:
+            _print_audit(console(ctx), report)
+        if not report.ok:
+            raise typer.Exit(ExitCode.VERIFICATION_FAILED)
+
+    @app.command("link-account")
+    def link_account(
+        ctx: typer.Context,
+        email: str,
+        account: str,
+        remove: Annotated[bool, typer.Option("--remove", help="take the link away")] = False,
+    ) -> None:
+        """Let the user EMAIL fetch the proofs of exchange account ACCOUNT (admins)."""
+        with operate(ctx) as use_case:
+            if remove:
+                service.unlink_account(use_case, email, account)
+            else:
+                service.link_account(use_case, email, account)
+        verb = "no longer linked to" if remove else "linked to"
+        console(ctx).print(f"{email} {verb} account {account}", markup=False)
+
+    @app.command("links")
+    def links(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+        """Users linked to accounts (admins see all, others their own)."""
+        with operate(ctx) as use_case:
+            found = service.list_links(use_case)
+        if as_json:
+            emit_json(ctx, found)
+            return
+        rows = [(link.email, link.account_id, link.created_at.isoformat()) for link in found]
+        console(ctx).print(table("Account links", ["user", "account", "since"], rows))

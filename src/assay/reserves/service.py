@@ -261,6 +261,9 @@ def discard_round(ctx: Context, round_id: str) -> None:
             trash.rename(folder)
         raise
     shutil.rmtree(trash, ignore_errors=True)
+    with _TREES_LOCK:
+        for key in [k for k in _TREES if k[0] == str(folder.resolve())]:
+            del _TREES[key]
 
 
 def list_rounds(ctx: Context) -> list[RoundPublic]:

@@ -5,8 +5,9 @@ builds the sum tree and writes everything a round needs into a staging folder: t
 copy, ``round.json``, the tree arrays proofs are read from and the round secret (mode 0600).
 The service moves that folder into place only when its row is stored, so a failed round leaves
 nothing behind. ``StoredTree`` answers proofs from the memory-mapped arrays in O(log n);
-``audit_folder`` recomputes the whole round from the folder alone and lists every discrepancy.
-The layout is docs/formats/reserves-round.md. This module never touches the database.
+``leaf_keys`` and ``level_array`` recompute those arrays, for the auditor's comparison
+(``service.audit_folder``, reported as an ``AuditReport``). The layout is
+docs/formats/reserves-round.md. This module never touches the database.
 """
 
 from __future__ import annotations

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 import pytest
 
-import assay.app  # noqa: F401 - imports every module that defines errors
+import assay
 from assay.errors import AssayError, ExitCode, InvalidInput, error_classes
+
+# Every module of the package, so that every error class is known whatever ran before.
+for _module in pkgutil.walk_packages(assay.__path__, "assay."):
+    if ".migrations." not in _module.name and not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 

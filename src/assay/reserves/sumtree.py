@@ -204,8 +204,14 @@ def _shared(shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]
     return np.frombuffer(buffer, dtype=dtype, count=int(np.prod(shape))).reshape(shape)
 
 
-def _amounts(values: Any, n: int, assets: Sequence[Asset], side: str) -> npt.NDArray[Any]:
-    """Per-account amounts as an (accounts x assets) integer array, refused if negative."""
+def _amounts(
+    values: Any, n: int, assets: Sequence[Asset], side: str, *, first: int = 0
+) -> npt.NDArray[Any]:
+    """Per-account amounts as an (accounts x assets) integer array, refused if negative.
+
+    ``first`` is the number of the first account (errors name rows from it): a partition of a
+    larger round (``distributed``) is checked on its own.
+    """
     if isinstance(values, np.ndarray):
         if values.dtype.kind not in "ui":
             raise InvalidInput(
@@ -216,7 +222,7 @@ def _amounts(values: Any, n: int, assets: Sequence[Asset], side: str) -> npt.NDA
         array = values
     else:
         rows = [list(row) for row in values]
-        for i, row in enumerate(rows):
+        for i, row in enumerate(rows, first):
             if len(row) != len(assets):
                 raise InvalidInput(
                     f"{side}[{i}] has {len(row)} amounts for {len(assets)} assets",

@@ -16,6 +16,9 @@ Level ``h`` is listed right to left, so its nodes taken two by two are the child
 children recompute to as soon as the child cursor reaches them. Memory stays flat (two read
 buffers); nothing trusts a stored parent. The file's shape comes from the root's height and the
 padding rule alone, never from the height written on each line (that is checked, not used).
+A file of 16 MB or more is first given to :mod:`assay.reserves.okx_parallel`, which checks it on
+every core and returns this module's report when the file is clean; otherwise this streaming
+audit runs and its report stands.
 
 It must never hold the whole file, raise anything but ``InvalidInput``, or touch a database.
 """
@@ -416,8 +419,14 @@ def audit_okx_v2_tree(
     progress: Progress | None = None,
     max_problems: int = 1000,
     name: str | None = None,
+    workers: int | None = None,
 ) -> TreeAudit:
     """Recompute every parent of an OKX V2 tree file from its two children; check root and totals.
+
+    A file of 16 MB or more is first checked on every core by :mod:`assay.reserves.okx_parallel`,
+    which proves a clean file clean; anything else it finds (a problem, a malformed line, an
+    unusual but valid spelling) is left to the streaming audit below, so the report is always
+    the streaming audit's.
 
     Args:
         path_or_lines: the file's path (streamed, read by two cursors) or its lines.
@@ -425,25 +434,65 @@ def audit_okx_v2_tree(
         progress: called after each block with (bytes read, file size or None).
         max_problems: problems kept in the report; the rest are only counted.
         name: the file's name in messages (default: the path).
+        workers: processes for the parallel check of a large file (None: one per CPU); 0 for
+            the streaming audit alone (one core, memory flat whatever the file size).
 
     Raises:
         InvalidInput: a line that is not ``<hash>,<height>,<balances JSON>``, a file that ends
             before its last level is complete, or lines after it.
     """
+    if workers != 0 and isinstance(path_or_lines, str | os.PathLike):
+        # Imported here: okx_parallel builds on this module's types and checks.
+        from assay.reserves.okx_parallel import fast_audit  # noqa: PLC0415
+
+        found = fast_audit(
+            path_or_lines,
+            root=root,
+            progress=progress,
+            max_problems=max_problems,
+            workers=workers,
+        )
+        if found is not None:
+            return found
     source = TreeSource(path_or_lines, name)
     top = source.first_line()
     problems = Problems(max_problems)
+    check_root(top, root, problems)
+    walk = _Walk(source.name, problems)
+    blocks = _blocks(source, problems, progress)
+    with contextlib.closing(blocks), contextlib.closing(source.lines()) as parents:
+        walk.run(top, itertools.chain.from_iterable(blocks), parents)
+    return tree_audit(
+        top,
+        problems,
+        leaf_sums=walk.leaf_sums,
+        leaf_count=walk.real,
+        node_count=walk.child_line,
+        padding_count=walk.pads,
+    )
+
+
+def check_root(top: TreeNode, root: str | None, problems: Problems) -> None:
+    """What line 1 alone can show: a negative total, a root other than the published one."""
     if negative_assets(top.sums):
         problems.add("negative-balance", f"line 1 (the root) has {describe(top.sums)}", "line 1")
     if root is not None and root != top.hash:
         problems.add(
             "root-mismatch", f"line 1 is root {top.hash}, not the published root {root}", "line 1"
         )
-    walk = _Walk(source.name, problems)
-    blocks = _blocks(source, problems, progress)
-    with contextlib.closing(blocks), contextlib.closing(source.lines()) as parents:
-        walk.run(top, itertools.chain.from_iterable(blocks), parents)
-    leaf_sums = walk.leaf_sums if top.height > 1 else top.sums
+
+
+def tree_audit(
+    top: TreeNode,
+    problems: Problems,
+    *,
+    leaf_sums: Sums,
+    leaf_count: int,
+    node_count: int,
+    padding_count: int,
+) -> TreeAudit:
+    """The report, once every parent is checked: the leaves' sums compared with the root's."""
+    leaf_sums = leaf_sums if top.height > 1 else top.sums
     if leaf_sums != top.sums:
         problems.add(
             "total-mismatch",
@@ -458,9 +507,9 @@ def audit_okx_v2_tree(
         height=top.height,
         totals=to_decimal(top.sums),
         leaf_totals=to_decimal(leaf_sums),
-        leaf_count=walk.real,
-        node_count=walk.child_line,
-        padding_count=walk.pads,
+        leaf_count=leaf_count,
+        node_count=node_count,
+        padding_count=padding_count,
     )
 
 

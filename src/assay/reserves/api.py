@@ -1,4 +1,4 @@
-"""The reserves API under ``/api/v1/reserves``: rounds, customer proofs, audits, account links.
+"""The reserves API under ``/api/v1/reserves``: rounds, reserves, reports, proofs, audits, links.
 
 Thin: authenticate, check the permission, call ``service``. A round is created from a
 ``multipart/form-data`` upload: the round file (``round``, YAML or JSON text) and the
@@ -8,17 +8,22 @@ liabilities file (``liabilities``, CSV or Parquet).
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Response, UploadFile, status
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from assay.errors import NotFound
 from assay.platform.context import Context
 from assay.platform.web.deps import ApiCtx, api_permission
-from assay.reserves import permissions, service
+from assay.reserves import permissions, reporting, service
 from assay.reserves.proof import CustomerProof
 from assay.reserves.rounds import FileDigest, read_round_file
 from assay.reserves.service import LinkPublic, RoundPublic
@@ -36,9 +41,29 @@ class LinkIn(BaseModel):
     account_id: str = Field(min_length=1, max_length=128)
 
 
+_ADDRESS_FIELDS = ("line", "network", "address", "asset", "status", "scheme", "reason", "message")
+_BALANCE_FIELDS = ("line", "chain", "asset", "address", "block_height", "balance", "source")
+
+
+@contextmanager
+def _uploaded(ctx: Context, upload: UploadFile, what: str) -> Iterator[Path]:
+    """An uploaded file spooled to a private temporary file, removed afterwards."""
+    base = service.reserves_dir(ctx.settings)
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    name = Path(upload.filename or f"{what}.csv").name
+    path = base / f".upload-{secrets.token_hex(8)}-{name}"
+    try:
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, 1 << 20)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def router() -> APIRouter:
     """The reserves API routes (mounted under /api/v1)."""
     api = APIRouter(prefix="/reserves", tags=["reserves"])
+    _reserves_routes(api)
 
     @api.get("/rounds")
     def rounds(ctx: ApiCtx) -> list[RoundPublic]:
@@ -113,3 +138,74 @@ def router() -> APIRouter:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
 
     return api
+
+
+def _reserves_routes(api: APIRouter) -> None:
+    """A round's reserves and its solvency report."""
+
+    @api.post("/rounds/{round_id}/reserves")
+    def import_reserves(
+        ctx: WriteCtx,
+        round_id: str,
+        addresses: Annotated[UploadFile, File(description="address claims CSV")],
+        balances: Annotated[UploadFile, File(description="balances CSV at block heights")],
+        message: Annotated[str | None, Form(description="the round message")] = None,
+    ) -> reporting.ReservesPublic:
+        """Check a built round's address claims and store them with their balances."""
+        with (
+            _uploaded(ctx, addresses, "addresses") as claims,
+            _uploaded(ctx, balances, "balances") as book,
+        ):
+            return reporting.import_reserves(ctx, round_id, claims, book, message=message)
+
+    @api.get("/rounds/{round_id}/reserves")
+    def reserves(ctx: ApiCtx, round_id: str) -> dict[str, Any]:
+        """A round's address claims (with their verdicts) and balances."""
+        service.get_round(ctx, round_id)
+        return {
+            "addresses": [
+                {c: getattr(a, c) for c in _ADDRESS_FIELDS}
+                for a in reporting.claims_of(ctx, round_id)
+            ],
+            "balances": [
+                {c: getattr(b, c) for c in _BALANCE_FIELDS}
+                for b in reporting.balances_of(ctx, round_id)
+            ],
+        }
+
+    @api.get("/rounds/{round_id}/report")
+    def report(ctx: ApiCtx, round_id: str) -> Response:
+        """The issued report's JSON (docs/formats/solvency-report.md); else the unsigned draft."""
+        try:
+            files = reporting.report_files(ctx, round_id)
+        except NotFound:
+            draft = reporting.draft_report(ctx, round_id) | {"draft": True}
+            return Response(json.dumps(draft), media_type="application/json")
+        return FileResponse(files.json, media_type="application/json")
+
+    @api.post("/rounds/{round_id}/report", status_code=status.HTTP_201_CREATED)
+    def issue(ctx: WriteCtx, round_id: str) -> reporting.ReportPublic:
+        """Issue a published round's report: signed, anchored in the trail, never changed."""
+        return reporting.issue_report(ctx, round_id)
+
+    @api.get("/rounds/{round_id}/report.pdf")
+    def report_pdf(ctx: ApiCtx, round_id: str) -> FileResponse:
+        """The issued report as a PDF."""
+        files = reporting.report_files(ctx, round_id)
+        return FileResponse(files.pdf, media_type="application/pdf", filename=f"{round_id}.pdf")
+
+    @api.get("/rounds/{round_id}/report.sig")
+    def report_sig(ctx: ApiCtx, round_id: str) -> FileResponse:
+        """The issued report's signed note (covers the JSON and the PDF)."""
+        files = reporting.report_files(ctx, round_id)
+        return FileResponse(files.sig, media_type="text/plain; charset=utf-8")
+
+    @api.get("/reports")
+    def reports(ctx: ApiCtx) -> list[reporting.ReportPublic]:
+        """Every issued report, oldest snapshot first: solvency and ratios over time."""
+        return reporting.history(ctx)
+
+    @api.get("/report-keys")
+    def report_keys(ctx: ApiCtx) -> list[str]:
+        """The verifier keys that sign solvency reports (C2SP note verifier keys)."""
+        return [k.verifier_key for k in reporting.report_keys(ctx.settings).verifiers()]

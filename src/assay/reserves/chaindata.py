@@ -40,6 +40,7 @@ __all__ = [
     "BalanceSource",
     "CsvBalanceSource",
     "FakeBalanceSource",
+    "Row",
     "balance_key",
 ]
 
@@ -48,6 +49,18 @@ BALANCE_COLUMNS = ("chain", "asset", "address", "block_height", "balance")
 
 _AMOUNT = re.compile(r"\d+(\.\d+)?")
 _HEIGHT = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """A line of the balances file."""
+
+    chain: str
+    asset: str
+    address: str
+    block_height: int
+    balance: Decimal
+    line: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,7 @@ class CsvBalanceSource:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._balances: dict[tuple[str, str, str, int], tuple[Decimal, int]] = {}
+        self._rows: list[Row] = []
         try:
             with self.path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.reader(handle)
@@ -155,6 +169,9 @@ class CsvBalanceSource:
                 value=address,
             )
         self._balances[key] = (Decimal(amount), line)
+        self._rows.append(
+            Row(chain.upper(), asset.upper(), address, int(height), Decimal(amount), line)
+        )
 
     def balance(self, chain: str, address: str, asset: str, block_height: int) -> Balance:
         """The file's balance at exactly ``block_height``; NotFound if the file has no such row."""
@@ -166,6 +183,10 @@ class CsvBalanceSource:
 
     def __len__(self) -> int:
         return len(self._balances)
+
+    def rows(self) -> list[Row]:
+        """Every balance of the file, in file order (chain and asset upper-cased)."""
+        return list(self._rows)
 
 
 @dataclass

@@ -2,7 +2,9 @@
 
 ``round create|publish|show|list|discard`` manage rounds, ``proof`` prints a customer proof,
 ``audit`` recomputes a round folder (or a stored round) and exits 10 listing every discrepancy,
-``link-account`` lets a user fetch the proofs of an account.
+``link-account`` lets a user fetch the proofs of an account; ``import``, ``report``,
+``history``, ``report-key`` and ``check-report`` are the reserves and the solvency report
+(``cli_report``).
 ``verify`` and ``audit-okx`` exit 0 when everything checks, 10 (``VERIFICATION_FAILED``) with the
 reasons when something does not, 2 (``INVALID_INPUT``) when a file cannot be read at all.
 ``verify-addresses`` exits 10 when a claim failed; with ``--strict`` an unverified claim (a chain
@@ -23,16 +25,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from assay.errors import ExitCode, InvalidInput
 from assay.platform.cli_support import console, emit_json, operate, table
 from assay.reserves import okx, okx_tree, proof, service
+from assay.reserves.cli_report import report_commands
 from assay.reserves.ownership import Status, verify_addresses_file
 from assay.reserves.rounds import AuditReport, FileDigest, RoundFileInvalid, parse_round_spec
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
 
-def cli() -> typer.Typer:
+def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands
     """The ``assay reserves`` command group."""
     app = typer.Typer(help="Proof of reserves.", no_args_is_help=True)
     _round_commands(app)
+    report_commands(app)
 
     @app.command("verify-addresses")
     def verify_addresses(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from assay.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from assay.platform.context import Context
@@ -55,7 +55,7 @@ from assay.reserves.rounds import (
     stored_levels,
     totals_of,
 )
-from assay.reserves.store import CustomerLinkRow, RoundRow
+from assay.reserves.store import AddressRow, BalanceRow, CustomerLinkRow, RoundRow
 from assay.settings import Settings
 
 BUILT = "built"
@@ -247,6 +247,9 @@ def discard_round(ctx: Context, round_id: str) -> None:
             value=round_id,
         )
     before = _view(row)
+    # Its reserves go with it (not left to ON DELETE CASCADE: SQLite enforces it only when asked).
+    ctx.session.execute(delete(AddressRow).where(AddressRow.round_id == round_id))
+    ctx.session.execute(delete(BalanceRow).where(BalanceRow.round_id == round_id))
     ctx.session.delete(row)
     record(ctx, "reserves.round.discard", _ref(round_id), before=before)
     folder = round_folder(ctx.settings, round_id)

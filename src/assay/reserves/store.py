@@ -1,4 +1,4 @@
-"""The reserves tables: rounds (status, root, totals) and the users linked to exchange accounts.
+"""The reserves tables: rounds, their reserves (addresses, balances) and reports, customer links.
 
 A round's tree, its liabilities copy and its secret live in its folder under the data directory
 (``<data_dir>/reserves/<round>/``, docs/formats/reserves-round.md), never in the database: the
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from assay.platform.db import Base, UTCDateTime
@@ -46,3 +46,56 @@ class CustomerLinkRow(Base):
     account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
+
+
+class AddressRow(Base):
+    """An address the exchange claims for a round, and what its ownership check found."""
+
+    __tablename__ = "reserves_addresses"
+
+    round_id: Mapped[str] = mapped_column(
+        ForeignKey("reserves_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    network: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(200))
+    asset: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    scheme: Mapped[str | None] = mapped_column(String(60), default=None)
+    reason: Mapped[str] = mapped_column(String(500))
+    message: Mapped[str] = mapped_column(String(500))
+
+
+class BalanceRow(Base):
+    """A reserve balance of a round: one asset at one address, true at one block height."""
+
+    __tablename__ = "reserves_balances"
+
+    round_id: Mapped[str] = mapped_column(
+        ForeignKey("reserves_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain: Mapped[str] = mapped_column(String(40))
+    asset: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(200))
+    block_height: Mapped[int] = mapped_column(BigInteger)
+    balance: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class ReportRow(Base):
+    """The solvency report of a published round: issued once, signed, anchored, never changed."""
+
+    __tablename__ = "reserves_reports"
+
+    round_id: Mapped[str] = mapped_column(
+        ForeignKey("reserves_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str] = mapped_column(String(200))
+    solvent: Mapped[bool] = mapped_column(Boolean)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    json_sha256: Mapped[str] = mapped_column(String(64))
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    anchor_leaf: Mapped[int | None] = mapped_column(BigInteger, default=None)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
 
+    from assay.platform.context import Context
+
 
 def _api() -> APIRouter:
     from assay.reserves.api import router  # noqa: PLC0415 - factories import lazily
@@ -29,6 +31,12 @@ def _pages() -> APIRouter:
     from assay.reserves.pages import router  # noqa: PLC0415
 
     return router()
+
+
+def _demo(ctx: Context) -> None:
+    from assay.reserves.demo import load_demo  # noqa: PLC0415
+
+    load_demo(ctx)
 
 
 def _cli() -> typer.Typer:
@@ -48,4 +56,5 @@ CAPABILITY = Capability(
     nav=(NavItem("Reserves", "/reserves"),),
     permissions=permissions.ALL,
     tables="assay.reserves.store",
+    demo=_demo,
 )

@@ -46,7 +46,7 @@ _BALANCE_FIELDS = ("line", "chain", "asset", "address", "block_height", "balance
 
 
 @contextmanager
-def _uploaded(ctx: Context, upload: UploadFile, what: str) -> Iterator[Path]:
+def uploaded(ctx: Context, upload: UploadFile, what: str) -> Iterator[Path]:
     """An uploaded file spooled to a private temporary file, removed afterwards."""
     base = service.reserves_dir(ctx.settings)
     base.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -153,8 +153,8 @@ def _reserves_routes(api: APIRouter) -> None:
     ) -> reporting.ReservesPublic:
         """Check a built round's address claims and store them with their balances."""
         with (
-            _uploaded(ctx, addresses, "addresses") as claims,
-            _uploaded(ctx, balances, "balances") as book,
+            uploaded(ctx, addresses, "addresses") as claims,
+            uploaded(ctx, balances, "balances") as book,
         ):
             return reporting.import_reserves(ctx, round_id, claims, book, message=message)
 

@@ -27,7 +27,13 @@ from assay.platform.cli_support import console, emit_json, operate, table
 from assay.reserves import okx, okx_tree, proof, service
 from assay.reserves.cli_report import report_commands
 from assay.reserves.ownership import Status, verify_addresses_file
-from assay.reserves.rounds import AuditReport, FileDigest, RoundFileInvalid, parse_round_spec
+from assay.reserves.rounds import (
+    AuditReport,
+    FileDigest,
+    RoundFileInvalid,
+    asset_from_text,
+    parse_round_spec,
+)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -286,19 +292,8 @@ def _round_spec(
         if value is not None:
             data[key] = value
     if assets:
-        data["assets"] = [_asset_option(text) for text in assets]
+        data["assets"] = [asset_from_text(text) for text in assets]
     return parse_round_spec(data, source=round_file.name if round_file else "options"), digest
-
-
-def _asset_option(text: str) -> dict[str, Any]:
-    parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[1].isdigit() or parts[2:] not in ([], ["debt"]):
-        raise RoundFileInvalid(
-            f"--asset {text!r}: write CODE:DECIMALS or CODE:DECIMALS:debt (e.g. USDT:6:debt)",
-            field="--asset",
-            value=text,
-        )
-    return {"code": parts[0], "decimals": int(parts[1]), "debt_allowed": len(parts) == 3}
 
 
 def _print_round(out: Console, found: service.RoundPublic) -> None:

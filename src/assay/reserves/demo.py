@@ -92,9 +92,10 @@ def _btc_claim(message: str) -> tuple[str, str]:
     return address, base64.b64encode(compact).decode()
 
 
-def _reserves(
+def write_reserves(
     folder: Path, round_id: str, totals: dict[str, dict[str, str]], usdt: str
 ) -> tuple[Path, Path]:
+    """The demo's address claims and balances files for a round, USDT at ``usdt`` x owed."""
     message = f"Assay PoR {round_id} kestrel"
     evm, evm_sig = _evm_claim(message)
     btc, btc_sig = _btc_claim(message)
@@ -110,7 +111,7 @@ def _reserves(
     def owed(asset: str, factor: str) -> str:
         return _amount(Decimal(totals[asset]["equity"]) * Decimal(factor))
 
-    btc_height, eth_height = HEIGHTS[round_id]
+    btc_height, eth_height = HEIGHTS.get(round_id, (870000, 21100000))
     balances = folder / "balances.csv"
     balances.write_text(
         "chain,asset,address,block_height,balance\n"
@@ -140,7 +141,7 @@ def load_demo(ctx: Context) -> None:
             built = service.create_round(
                 ctx, read_round_file(_round_file(round_id, snapshot)), liabilities
             )
-            claims, balances = _reserves(folder, round_id, built.totals, usdt)
+            claims, balances = write_reserves(folder, round_id, built.totals, usdt)
             reporting.import_reserves(ctx, round_id, claims, balances)
         service.publish_round(ctx, round_id)
         reporting.issue_report(ctx, round_id)

@@ -140,6 +140,18 @@ def parse_round_spec(data: Any, *, source: str = "round file") -> RoundSpec:
     return spec
 
 
+def asset_from_text(text: str, field: str = "--asset") -> dict[str, Any]:
+    """An asset written ``CODE:DECIMALS`` or ``CODE:DECIMALS:debt`` (a command option, a form)."""
+    parts = text.strip().split(":")
+    if len(parts) not in (2, 3) or not parts[1].isdigit() or parts[2:] not in ([], ["debt"]):
+        raise RoundFileInvalid(
+            f"{field} {text!r}: write CODE:DECIMALS or CODE:DECIMALS:debt (e.g. USDT:6:debt)",
+            field=field,
+            value=text,
+        )
+    return {"code": parts[0], "decimals": int(parts[1]), "debt_allowed": len(parts) == 3}
+
+
 def read_round_file(text: str | bytes, *, source: str = "round file") -> RoundSpec:
     """A round spec from the text of a YAML or JSON round file."""
     try:

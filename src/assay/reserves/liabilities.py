@@ -62,14 +62,28 @@ class AssetSpec:
             )
 
 
+class AmountError(ValueError):
+    """An amount that cannot be read, with the reason code it is reported under."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong at a line and column of the file."""
+    """Something wrong at a line and column of the file, and its reason code.
+
+    Reasons: ``malformed-row`` (wrong number of fields), ``malformed-account-id``,
+    ``duplicate-account``, ``malformed-amount``, ``too-many-decimals``, ``amount-overflow``,
+    ``negative-amount`` (an asset that allows no debt).
+    """
 
     line: int
     column: str
     value: str
     message: str
+    reason: str
 
     def __str__(self) -> str:
         return f"line {self.line}, column {self.column}: {self.message} (got {self.value!r})"
@@ -102,17 +116,21 @@ class Liabilities:
 
 
 def parse_amount(text: str, decimals: int) -> int:
-    """``text`` (a plain decimal, optionally negative) in minimal units; ValueError saying why."""
+    """``text`` (a plain decimal, optionally negative) in minimal units; AmountError saying why."""
     match = _AMOUNT.match(text.strip())
     if match is None:
-        raise ValueError("is not a decimal number (digits, one optional '.', optional '-')")
+        raise AmountError(
+            "is not a decimal number (digits, one optional '.', optional '-')", "malformed-amount"
+        )
     sign, whole, fraction = match.groups()
     fraction = fraction or ""
     if len(fraction.rstrip("0")) > decimals:
-        raise ValueError(f"has more than {decimals} decimals")
+        raise AmountError(f"has more than {decimals} decimals", "too-many-decimals")
     units = int(whole) * _POW10[decimals] + int((fraction + "0" * decimals)[:decimals] or "0")
     if units > MAX_AMOUNT:
-        raise ValueError(f"exceeds {MAX_AMOUNT} minimal units; lower the asset's decimals")
+        raise AmountError(
+            f"exceeds {MAX_AMOUNT} minimal units; lower the asset's decimals", "amount-overflow"
+        )
     return -units if sign and units else units
 
 
@@ -221,26 +239,42 @@ def _read(
             break
         if len(row) != width:
             problems.append(
-                Problem(line, "-", ",".join(row)[:60], f"has {len(row)} fields, the header {width}")
+                Problem(
+                    line,
+                    "-",
+                    ",".join(row)[:60],
+                    f"has {len(row)} fields, the header {width}",
+                    "malformed-row",
+                )
             )
             continue
         account = row[0].strip()
         if not _ID.match(account):
             problems.append(
-                Problem(line, "account_id", account, "is not an id (1-128 printable characters)")
+                Problem(
+                    line,
+                    "account_id",
+                    account,
+                    "is not an id (1-128 printable characters)",
+                    "malformed-account-id",
+                )
             )
             continue
         owed, owing = [0] * len(assets), [0] * len(assets)
         for k, asset in enumerate(assets):
             try:
                 units = parse_amount(row[k + 1], asset.decimals)
-            except ValueError as exc:
-                problems.append(Problem(line, asset.code, row[k + 1], str(exc)))
+            except AmountError as exc:
+                problems.append(Problem(line, asset.code, row[k + 1], str(exc), exc.reason))
                 continue
             if units < 0 and not asset.debt_allowed:
                 problems.append(
                     Problem(
-                        line, asset.code, row[k + 1], f"is negative and {asset.code} allows no debt"
+                        line,
+                        asset.code,
+                        row[k + 1],
+                        f"is negative and {asset.code} allows no debt",
+                        "negative-amount",
                     )
                 )
             elif units < 0:
@@ -290,7 +324,13 @@ def _duplicates(ids: list[str], lines: list[int]) -> list[Problem]:
     for line, account in zip(lines, ids, strict=True):
         if account in seen:
             found.append(
-                Problem(line, "account_id", account, f"repeats the id of line {seen[account]}")
+                Problem(
+                    line,
+                    "account_id",
+                    account,
+                    f"repeats the id of line {seen[account]}",
+                    "duplicate-account",
+                )
             )
         else:
             seen[account] = line

@@ -165,15 +165,6 @@ def read_round_file(text: str | bytes, *, source: str = "round file") -> RoundSp
 
 # --- the liabilities, with a reason per problem -------------------------------------------------
 
-#: Phrases of liabilities.py's problems and the reason codes they are reported under.
-_PROBLEMS = (
-    ("repeats the id", "duplicate-account"),
-    ("exceeds", "amount-overflow"),
-    ("allows no debt", "negative-amount"),
-    ("decimals", "too-many-decimals"),
-    ("is not a decimal number", "malformed-amount"),
-    ("is not an id", "malformed-account-id"),
-)
 _FILE = (
     ("truncated", "truncated-file"),
     ("empty", "empty-file"),
@@ -190,10 +181,7 @@ def read_checked(path: Path, assets: Sequence[AssetSpec]) -> Liabilities:
     try:
         found = read_liabilities(path, assets)
     except InvalidInput as exc:
-        problems = [
-            {**p, "reason": _reason(p["message"], _PROBLEMS, "malformed-row")}
-            for p in exc.details.get("problems", [])
-        ]
+        problems = list(exc.details.get("problems", []))
         if problems:
             reason = problems[0]["reason"]
         elif exc.field == "header":

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from assay.reserves import verify_proof
 from assay.reserves.demo import write_reserves
 from tests.pages.conftest import sign_in
 from tests.reserves.test_rounds import write_liabilities
@@ -69,6 +70,25 @@ def test_a_linked_customer_downloads_their_proof_and_nobody_elses(page: Page) ->
     assert proof["round"]["id"] == "2026-10"
     other = page.request.get("/reserves/rounds/2026-10/proofs/kestrel-000043.json")
     assert other.status == 403
+
+
+def test_a_customer_checks_their_own_proof_in_the_browser(page: Page) -> None:
+    sign_in(page, "viewer@kestrel.example")
+    page.goto("/reserves/rounds/2026-10")
+    root = page.locator("#root").inner_text()
+    page.locator("#your-proofs").get_by_role("link", name="check it in the browser").click()
+    expect(page.get_by_role("status").filter(has_text="Proof valid")).to_be_visible()
+    result = page.locator("main")
+    expect(result).to_contain_text("kestrel-000042")
+    expect(result).to_contain_text(root)
+
+
+def test_anyone_downloads_the_standalone_verifier(page: Page) -> None:
+    page.goto("/reserves/verify")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="verify_proof.py").click()
+    script = Path(download.value.path()).read_text()
+    assert script == (Path(verify_proof.__file__)).read_text()
 
 
 def test_treasury_takes_a_round_from_upload_to_signed_report(page: Page, tmp_path: Path) -> None:

@@ -159,6 +159,10 @@ CASES_REJECTED = [
     ("amount-overflow", _set("path.0.equity.0", str(2**64)), {}),
     # a sibling sum that fits, but not once added to the leaf's
     ("amount-overflow", _set("path.0.equity.0", str(2**64 - 1)), {}),
+    # a sibling sum of 5,000 digits (more than int() reads from a string)
+    ("amount-overflow", _set("path.0.equity.0", "9" * 5000), {}),
+    # an own balance of 5,000 whole digits
+    ("amount-overflow", _set("account.equity.BTC", "9" * 5000), {}),
     # more decimals than BTC has
     ("too-many-decimals", _set("account.equity.BTC", "0.000000001"), {}),
     # a negative own balance

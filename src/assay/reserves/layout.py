@@ -356,7 +356,8 @@ def to_units(text: str, asset: Asset, *, field: str, signed: bool = False) -> in
 
     Refused, each with its own ``reason``: anything but digits with one optional point
     (``malformed-amount``), a minus sign unless ``signed`` (``negative-amount``), more decimals
-    than the asset has (``too-many-decimals``).
+    than the asset has (``too-many-decimals``), more whole digits than its width can hold
+    (``amount-overflow``).
     """
     if not isinstance(text, str):
         raise InvalidInput(
@@ -388,6 +389,14 @@ def to_units(text: str, asset: Asset, *, field: str, signed: bool = False) -> in
             field=field,
             value=text,
             reason="too-many-decimals",
+        )
+    if len(whole.lstrip("0")) > len(str(asset.limit)):  # before int(): 4,300 digits at most
+        raise InvalidInput(
+            f"{field}: {text[:40]!r}... has {len(whole)} whole digits, beyond {asset.code}'s "
+            f"{asset.width} bytes",
+            field=field,
+            value=text[:40],
+            reason="amount-overflow",
         )
     units = int(whole) * _POW10[asset.decimals] + int(fraction.ljust(asset.decimals, "0") or "0")
     return -units if negative else units

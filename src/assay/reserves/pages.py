@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -27,7 +28,7 @@ from assay.platform.context import Context
 from assay.platform.web.deps import Ctx, PageCtx, page_form
 from assay.platform.web.security import SESSION_COOKIE, add_flash
 from assay.platform.web.templating import render
-from assay.reserves import permissions, reporting, service
+from assay.reserves import permissions, reporting, service, verify_proof
 from assay.reserves.api import uploaded
 from assay.reserves.rounds import FileDigest, asset_from_text, parse_round_spec
 
@@ -296,6 +297,15 @@ def router() -> APIRouter:  # noqa: PLR0915 - one flat list of small handlers re
                 "Content-Disposition": f'attachment; filename="proof-{round_id}-{account_id}.json"',
                 "Cache-Control": "no-store",
             },
+        )
+
+    @pages.get("/verify_proof.py")
+    def verifier_script() -> Response:
+        # Public: the standalone verifier customers run, served from the installed package.
+        return FileResponse(
+            Path(verify_proof.__file__),
+            media_type="text/x-python; charset=utf-8",
+            filename="verify_proof.py",
         )
 
     @pages.get("/verify")

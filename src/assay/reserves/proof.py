@@ -220,7 +220,8 @@ def _sums(values: list[str], rnd: Round, field: str) -> list[int]:
         if not _INTEGER.fullmatch(text):
             reason = "negative-amount" if text.startswith("-") else "malformed-proof"
             raise _reject(reason, f"{where}: {text!r} is not a whole number of units", where, text)
-        if int(text) > a.limit:
+        # By length first: int() refuses strings of more than 4,300 digits.
+        if len(text.lstrip("0")) > len(str(a.limit)) or int(text) > a.limit:
             raise _reject("amount-overflow", f"{where} does not fit {a.width} bytes", where, text)
         out.append(int(text))
     return out

@@ -130,12 +130,12 @@ def units(value: Any, asset: Asset, what: str) -> int:
         if isinstance(value, str) and value.startswith("-"):
             raise Rejected("negative-amount", f"{what} is negative ({value})")
         raise _malformed(f"{what} must be a whole number of minimal units as a string")
-    number = int(value)
-    if number > asset.limit:
+    # Compared by length first: int() refuses strings of more than 4,300 digits.
+    if len(value.lstrip("0")) > len(str(asset.limit)) or int(value) > asset.limit:
         raise Rejected(
             "amount-overflow", f"{what} ({value}) does not fit {asset.code}'s {asset.width} bytes"
         )
-    return number
+    return int(value)
 
 
 def amount(value: Any, asset: Asset, what: str) -> int:
@@ -150,6 +150,10 @@ def amount(value: Any, asset: Asset, what: str) -> int:
         raise Rejected(
             "too-many-decimals",
             f"{what} ({value}) has {len(fraction)} decimals, {asset.code} has {asset.decimals}",
+        )
+    if len(whole.lstrip("0")) > len(str(asset.limit)):  # before int(): 4,300 digits at most
+        raise Rejected(
+            "amount-overflow", f"{what} ({value}) does not fit {asset.code}'s {asset.width} bytes"
         )
     number = int(whole) * POW10[asset.decimals] + int(fraction.ljust(asset.decimals, "0") or "0")
     if number > asset.limit:

@@ -1,7 +1,6 @@
 """The sum tree of a round: account ids and amounts in, levels of hashes and sums out, and proofs.
 
-``build`` makes three passes, over numpy arrays and ``hashlib``, spread over forked worker
-processes that write into shared memory:
+``build`` makes three passes over numpy arrays:
 
 1. leaves, in the accounts' input order: each account's salt (HMAC-SHA256 of its id under the
    round secret) and leaf hash; then the padding leaves up to the round's capacity;
@@ -9,6 +8,12 @@ processes that write into shared memory:
    the salts' first 64 bits with the leaf number packed below, ties settled on the whole salt);
 3. levels: blocks of 2^14 leaves in that order, each reduced to its subtree root by a worker,
    then the few levels above in this process.
+
+The hashing goes through ``native``, a small C helper over OpenSSL that hashes a whole block of
+messages per call with the GIL released, so the workers are threads (the sort too is shared
+among them, by ranges of values). Without the helper (not built, or ``ASSAY_NATIVE=0``) it goes
+through ``hashlib``, one message a call, and the workers are forked processes writing into
+shared memory. Both compute the same bytes (``tests/reserves/test_native_hash.py``).
 
 Amounts are uint64 per account and asset, equity and debt apart (``assay.reserves.liabilities``
 gives exactly that). In nodes they are carried as 64-bit limbs, one per 8 bytes of the asset's
@@ -23,6 +28,7 @@ round, secret and accounts give the same tree whatever the accounts' order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import mmap
@@ -30,13 +36,14 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from multiprocessing.pool import ThreadPool
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from assay.errors import InvalidInput, NotFound
-from assay.reserves import layout
+from assay.reserves import layout, native
 from assay.reserves.layout import Asset, Round, Salter, Side
 
 __all__ = ["Node", "Path", "Sibling", "SumTree", "build", "fit_widths", "order_by_salt"]
@@ -121,6 +128,9 @@ class _Limbs:
         wide = [cols for _, _, cols in groups if len(cols) == 2]
         self.wide_high = np.array([c[0] for c in wide], dtype=np.intp)
         self.wide_low = np.array([c[1] for c in wide], dtype=np.intp)
+        #: 1 for a limb whose carry goes into the limb before it (a 16-byte amount's low half).
+        self.chained = np.zeros(k, dtype=np.uint8)
+        self.chained[[c for _, _, cols in groups for c in cols[1:]]] = 1
 
     def leaves(self, equity: npt.NDArray[Any], debt: npt.NDArray[Any] | None) -> U64:
         """Limbs of leaves from rows of per-asset amounts (each below 2^64)."""
@@ -180,7 +190,26 @@ def _pair(hashes: Bytes2D, sums: U64, limbs: _Limbs) -> tuple[Bytes2D, U64]:
     half = m // 2
     if not half:
         return hashes, sums
-    k = limbs.count
+    hasher = native.hasher()
+    if hasher is None:
+        up = _node_hashes(hashes[: 2 * half], sums[: 2 * half], limbs.count)
+        up_sums = limbs.add(sums[0 : 2 * half : 2], sums[1 : 2 * half : 2])
+    else:
+        try:
+            up, up_sums = hasher.nodes(
+                layout.TAG_NODE, hashes[: 2 * half], sums[: 2 * half], limbs.chained
+            )
+        except OverflowError:
+            limbs.add(sums[0 : 2 * half : 2], sums[1 : 2 * half : 2])  # names the asset
+            raise  # pragma: no cover - add raised
+    if m & 1:
+        return np.concatenate([up, hashes[-1:]]), np.concatenate([up_sums, sums[-1:]])
+    return up, up_sums
+
+
+def _node_hashes(hashes: Bytes2D, sums: U64, k: int) -> Bytes2D:
+    """``layout.node_hash`` of the pairs of rows (0, 1), (2, 3)... through hashlib."""
+    half = hashes.shape[0] // 2
     width = 80 + 16 * k
     message = np.empty((half, width), dtype=np.uint8)
     words = message.view(np.uint64)
@@ -190,11 +219,7 @@ def _pair(hashes: Bytes2D, sums: U64, limbs: _Limbs) -> tuple[Bytes2D, U64]:
     blob = message.tobytes()
     sha = hashlib.sha256
     digests = b"".join([sha(blob[i : i + width]).digest() for i in range(0, half * width, width)])
-    up = np.frombuffer(digests, dtype=np.uint8).reshape(half, 32)
-    up_sums = limbs.add(sums[0 : 2 * half : 2], sums[1 : 2 * half : 2])
-    if m & 1:
-        return np.concatenate([up, hashes[-1:]]), np.concatenate([up_sums, sums[-1:]])
-    return up, up_sums
+    return np.frombuffer(digests, dtype=np.uint8).reshape(half, 32)
 
 
 def _shared(shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]:
@@ -250,12 +275,13 @@ def _amounts(
 
 
 class _Job:
-    """What a build shares with its workers (inherited through fork, results in shared memory)."""
+    """What a build shares with its threads, or its forked workers (results in shared memory)."""
 
     def __init__(
         self,
         round_: Round,
         *,
+        secret: bytes,
         salter: Salter,
         account_ids: AccountIds,
         equity: npt.NDArray[Any],
@@ -264,6 +290,8 @@ class _Job:
     ) -> None:
         self.round = round_
         self.salter = salter
+        self.secret = secret
+        self.native = native.hasher()
         self.ids = account_ids
         self.equity = equity
         self.debt = debt
@@ -279,14 +307,17 @@ class _Job:
         )
         self.spans = [(lo, min(self.n, lo + CHUNK)) for lo in range(0, self.n, CHUNK)]
         self.id_texts = _joined(account_ids, self.spans)
-        self.keys: U64 = _shared((self.capacity,), np.uint64)
-        self.leaves: Bytes2D = _shared((self.capacity, 32), np.uint8)
+        # Forked workers write into shared memory; threads (the native hasher) into ordinary
+        # arrays, which cost fewer page faults (numpy asks for huge pages, shared memory gets none).
+        new = _shared if self.native is None else np.empty
+        self.keys: U64 = new((self.capacity,), np.uint64)
+        self.leaves: Bytes2D = new((self.capacity, 32), np.uint8)
         self.hashes: dict[int, Bytes2D] = {}
         self.sums: dict[int, U64] = {}
         for level in range(self.keep, self.top + 1):
             size = -(-self.capacity >> level)
-            self.hashes[level] = _shared((size, 32), np.uint8)
-            self.sums[level] = _shared((size, self.limbs.count), np.uint64)
+            self.hashes[level] = new((size, 32), np.uint8)
+            self.sums[level] = new((size, self.limbs.count), np.uint64)
 
     def id_list(self, task: int, lo: int, hi: int) -> list[str]:
         """Account ids ``lo`` to ``hi`` (task ``task`` of pass 1) as new str objects."""
@@ -297,6 +328,25 @@ class _Job:
         # A numpy array, or an id holding a newline (which the caller refuses).
         chunk = self.ids[lo:hi]
         return chunk.tolist() if isinstance(chunk, np.ndarray) else list(chunk)
+
+    def id_bytes(self, task: int, lo: int, hi: int) -> tuple[Bytes2D, npt.NDArray[np.int64]] | None:
+        """The UTF-8 of account ids ``lo`` to ``hi``, joined, and where each starts and ends.
+
+        None if one of them is not a valid account id (1 to 128 bytes of UTF-8, printable):
+        the per-id loop of pass 1 then finds and names it.
+        """
+        if isinstance(self.ids, np.ndarray) and self.ids.dtype.kind == "U":
+            ascii_ = _ascii_ids(self.ids[lo:hi])
+            if ascii_ is not None:
+                return ascii_
+        if self.id_texts is not None:
+            text = self.id_texts[task]
+        else:
+            try:
+                text = "\n".join(self.id_list(task, lo, hi))
+            except TypeError:  # not a str
+                return None
+        return _utf8_ids(text, hi - lo)
 
     def rows(self, lo: int, hi: int) -> U64:
         """Limbs of accounts ``lo`` to ``hi``, checked: no negatives, no debt where none allowed."""
@@ -359,10 +409,69 @@ def _joined(ids: AccountIds, spans: list[tuple[int, int]]) -> list[str] | None:
         return None  # an id that is not a str: the worker names it
 
 
-def _hash_accounts(task: int) -> None:
+def _ascii_ids(ids: npt.NDArray[np.str_]) -> tuple[Bytes2D, npt.NDArray[np.int64]] | None:
+    """Ids of a numpy string array as joined bytes and boundaries, if all are printable ASCII.
+
+    Without a Python object per id: the array's UCS-4 code points, each row a valid id of
+    printable ASCII padded with NULs (numpy's own padding), or None.
+    """
+    width = ids.dtype.itemsize // 4
+    if not ids.size or not width:
+        return None
+    unit = np.dtype(np.uint32).newbyteorder(ids.dtype.byteorder)
+    points = np.ascontiguousarray(ids).view(unit).reshape(ids.size, width)
+    if points.min() >= 0x20:  # no padding: every id fills the width (ids of fixed length)
+        chars, lengths = points.ravel(), np.full(ids.size, width)
+    else:
+        used = points != 0
+        if (used[:, 1:] > used[:, :-1]).any():  # a NUL inside an id
+            return None
+        chars, lengths = points[used], used.sum(axis=1)
+    if (
+        lengths.min() < 1
+        or lengths.max() > layout.MAX_ACCOUNT_ID_BYTES
+        or chars.min() < 0x20
+        or chars.max() > 0x7E  # beyond printable ASCII
+    ):
+        return None
+    offsets = np.zeros(ids.size + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return chars.astype(np.uint8), offsets
+
+
+def _utf8_ids(text: str, count: int) -> tuple[Bytes2D, npt.NDArray[np.int64]] | None:
+    """``count`` ids joined by newlines as joined UTF-8 and boundaries, if every one is valid."""
+    try:
+        raw = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+    joined = np.frombuffer(raw, dtype=np.uint8)
+    breaks = np.flatnonzero(joined == 0x0A)
+    if breaks.size != count - 1 or not text.replace("\n", " ").isprintable():
+        return None
+    offsets = np.empty(count + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:-1] = breaks - np.arange(count - 1)  # each id's end, the newlines before it gone
+    offsets[-1] = joined.size - (count - 1)
+    lengths = np.diff(offsets)
+    if not ((lengths > 0) & (lengths <= layout.MAX_ACCOUNT_ID_BYTES)).all():
+        return None
+    return joined[joined != 0x0A], offsets
+
+
+def _hash_accounts(job: _Job, task: int) -> None:
     """Pass 1: salts (their first 8 bytes) and leaf hashes of the accounts of ``task``."""
-    job = _job()
     lo, hi = job.spans[task]
+    if job.native is not None:
+        utf8 = job.id_bytes(task, lo, hi)
+        if utf8 is not None:  # else an id is bad: the loop below names it
+            data, offsets = utf8
+            limbs = job.rows(lo, hi)
+            salted = job.native.hmac_sha256(job.secret, data, offsets)
+            prefix = layout.TAG_LEAF + job.round.digest
+            job.native.leaves(prefix, salted, limbs, data, offsets, out=job.leaves[lo:hi])
+            job.keys[lo:hi] = salted[:, :8].copy().view(">u8")[:, 0]
+            return
     ids = job.id_list(task, lo, hi)
     amounts = job.rows(lo, hi).astype(">u8").tobytes()
     width = 8 * job.limbs.count
@@ -394,12 +503,17 @@ def _hash_accounts(task: int) -> None:
     job.leaves[lo:hi] = np.frombuffer(b"".join(leaves), dtype=np.uint8).reshape(hi - lo, 32)
 
 
-def _hash_pads(block: int) -> None:
+def _hash_pads(job: _Job, block: int) -> None:
     """Pass 1: salts and hashes of padding leaves ``block * 65536`` onwards."""
-    job = _job()
     first = block * _PAD_BLOCK
     count = min(_PAD_BLOCK, job.capacity - job.n - first)
     salts = np.frombuffer(job.salter.pad_block(block, count), dtype=np.uint8).reshape(count, 32)
+    at = job.n + first
+    job.keys[at : at + count] = salts[:, :8].copy().view(">u8")[:, 0]
+    if job.native is not None:
+        prefix = layout.TAG_PAD + job.round.digest
+        job.native.leaves(prefix, salts, out=job.leaves[at : at + count])
+        return
     message = np.empty((count, 80), dtype=np.uint8)
     message[:, :16] = np.frombuffer(layout.TAG_PAD, dtype=np.uint8)
     message[:, 16:48] = np.frombuffer(job.round.digest, dtype=np.uint8)
@@ -407,14 +521,11 @@ def _hash_pads(block: int) -> None:
     blob = message.tobytes()
     sha = hashlib.sha256
     digests = b"".join([sha(blob[i : i + 80]).digest() for i in range(0, count * 80, 80)])
-    at = job.n + first
-    job.keys[at : at + count] = salts[:, :8].copy().view(">u8")[:, 0]
     job.leaves[at : at + count] = np.frombuffer(digests, dtype=np.uint8).reshape(count, 32)
 
 
-def _hash_block(block: int) -> None:
+def _hash_block(job: _Job, block: int) -> None:
     """Pass 3: the levels of leaves ``block * 2^b`` onwards, up to their subtree root."""
-    job = _job()
     p0 = block << job.block
     p1 = min(job.capacity, p0 + (1 << job.block))
     index = (job.keys[p0:p1] & np.uint64((1 << job.bits) - 1)).astype(np.intp)
@@ -434,7 +545,13 @@ def _salt_of(job: _Job, leaf: int) -> bytes:
     return job.salter.pad(leaf - job.n)
 
 
-def order_by_salt(keys: U64, bits: int, salt_of: Callable[[int], bytes]) -> tuple[int, int] | None:
+def order_by_salt(
+    keys: U64,
+    bits: int,
+    salt_of: Callable[[int], bytes],
+    *,
+    sort: Callable[[U64], None] = np.ndarray.sort,
+) -> tuple[int, int] | None:
     """Sort leaves by salt, in place (the shuffle), as one sort of 64-bit integers.
 
     ``keys[i]`` holds leaf ``i``'s salt's first 8 bytes (big-endian); afterwards ``keys[p]``
@@ -442,12 +559,13 @@ def order_by_salt(keys: U64, bits: int, salt_of: Callable[[int], bytes]) -> tupl
     number in the low ``bits``. Salts that agree on those top bits are put in the order of
     their whole salt (``salt_of`` recomputes one), so the order is exactly the salts' order.
     Returns the first two leaves whose salts are equal (the same account twice), else None.
+    ``sort`` sorts an array in place (``_sort`` shares it among threads).
     """
     shift = np.uint64(bits)
     keys >>= shift
     keys <<= shift
     keys |= np.arange(keys.size, dtype=np.uint64)
-    keys.sort()
+    sort(keys)
     high = keys >> shift
     ties = np.flatnonzero(high[1:] == high[:-1])
     del high
@@ -468,9 +586,38 @@ def order_by_salt(keys: U64, bits: int, salt_of: Callable[[int], bytes]) -> tupl
     return None
 
 
-def _order(job: _Job) -> None:
+def _sort(keys: U64, threads: ThreadPool, parts: int) -> None:
+    """Sort ``keys`` in place as ``parts`` ranges of values, each on one of the ``threads``.
+
+    The keys start with salts, which are uniform: equal ranges of values hold about as many
+    keys each. Each thread picks its range's keys and sorts them (numpy releases the GIL), then
+    the sorted ranges are written back one after the other.
+    """
+    if parts < 2 or keys.size < 1 << 20:
+        keys.sort()
+        return
+    bounds = [np.uint64((i << 64) // parts) for i in range(1, parts)]
+
+    def piece(i: int) -> U64:
+        if i == 0:
+            pick = keys < bounds[0]
+        elif i == parts - 1:
+            pick = keys >= bounds[-1]
+        else:
+            pick = (keys >= bounds[i - 1]) & (keys < bounds[i])
+        found = keys[pick]
+        found.sort()
+        return found
+
+    at = 0
+    for found in threads.map(piece, range(parts)):
+        keys[at : at + found.size] = found
+        at += found.size
+
+
+def _order(job: _Job, sort: Callable[[U64], None] = np.ndarray.sort) -> None:
     """Pass 2: the shuffle, in ``job.keys``; InvalidInput if an account id repeats."""
-    same = order_by_salt(job.keys, job.bits, lambda leaf: _salt_of(job, leaf))
+    same = order_by_salt(job.keys, job.bits, lambda leaf: _salt_of(job, leaf), sort=sort)
     if same is not None:
         account = str(job.ids[same[0]])
         raise InvalidInput(
@@ -492,13 +639,24 @@ def _workers(requested: int | None, capacity: int) -> int:
     return max(1, requested)
 
 
-def _run(pool: Any, fn: Callable[[Any], None], tasks: Iterable[Any]) -> None:
+def _run(pool: Any, fn: Callable[[_Job, int], None], job: _Job, tasks: Iterable[int]) -> None:
+    """``fn(job, task)`` for each task: here, on the pool's threads, or in its forked workers."""
     if pool is None:
         for task in tasks:
-            fn(task)
-    else:
-        for _ in pool.imap_unordered(fn, tasks, chunksize=1):
-            pass
+            fn(job, task)
+        return
+    # A forked worker finds the job it inherited (pickling it would copy every array).
+    call = (
+        functools.partial(fn, job)
+        if isinstance(pool, ThreadPool)
+        else functools.partial(_forked, fn)
+    )
+    for _ in pool.imap_unordered(call, tasks, chunksize=1):
+        pass
+
+
+def _forked(fn: Callable[[_Job, int], None], task: int) -> None:
+    fn(_job(), task)
 
 
 def build(
@@ -546,6 +704,7 @@ def build(
     debt_array = None if debt is None else _amounts(debt, n, round_.assets, "debt")
     job = _Job(
         round_,
+        secret=secret,
         salter=salter,
         account_ids=account_ids,
         equity=equity_array,
@@ -553,16 +712,28 @@ def build(
         block_levels=max(1, block_levels),
     )
     count = _workers(workers, round_.capacity)
-    _JOB = job
-    pool = multiprocessing.get_context("fork").Pool(count) if count > 1 else None
+    pool: Any = None
+    sort: Callable[[U64], None] = np.ndarray.sort
+    if job.native is not None:
+        # The native hasher releases the GIL for each block of messages: threads then share the
+        # work, and the job, without fork and shared memory.
+        if count > 1:
+            pool = ThreadPool(count)
+            sort = functools.partial(_sort, threads=pool, parts=count)
+    else:
+        # hashlib, a short message a call, holds the GIL: forked processes, inheriting the job.
+        _JOB = job
+        if count > 1:
+            pool = multiprocessing.get_context("fork").Pool(count)
     try:
         pads = range(-(-(round_.capacity - n) // _PAD_BLOCK))
-        _run(pool, _hash_accounts, range(len(job.spans)))
-        _run(pool, _hash_pads, pads)
-        _order(job)
-        _run(pool, _hash_block, range(-(-round_.capacity >> job.block)))
+        _run(pool, _hash_accounts, job, range(len(job.spans)))
+        _run(pool, _hash_pads, job, pads)
+        _order(job, sort)
+        _run(pool, _hash_block, job, range(-(-round_.capacity >> job.block)))
     finally:
-        _JOB = None
+        if _JOB is job:
+            _JOB = None
         if pool is not None:
             pool.terminate()
             pool.join()

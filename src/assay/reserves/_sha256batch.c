@@ -1,0 +1,168 @@
+/*
+ * SHA-256 of many messages per call, for the sum tree (src/assay/reserves/sumtree.py).
+ *
+ * Python pays about a microsecond per hashlib call; a round of 10 million accounts makes some 30
+ * million of them. These functions take whole blocks of messages (numpy buffers, through ctypes,
+ * see native.py) and hash them with OpenSSL's low-level SHA256_Init/Update/Final, which run the
+ * CPU's SHA extensions where it has them. OpenSSL 3's one-shot SHA256() is avoided: it fetches
+ * the algorithm on every call. The byte layout is layout.py's (docs/formats/reserves-tree.md);
+ * nothing here decides what is hashed, only how fast.
+ *
+ * Every function trusts its buffers: native.py checks each size, type and offset before calling.
+ * They return 0, or -1 when memory for a message buffer cannot be had (assay_sha256_nodes: 1
+ * when a sum passes its width).
+ *
+ * Build: scripts/build-native.sh (gcc -O2 -shared -fPIC ... -lcrypto).
+ */
+
+/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but stay, and cost
+ * less per message than EVP_DigestInit/Update/Final: keep them without the warnings. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Raised whenever a signature or a meaning changes; native.py refuses a library built from an
+ * older source (a stale _sha256batch.so) and falls back to hashlib. */
+#define ABI_VERSION 1
+
+int assay_abi_version(void) { return ABI_VERSION; }
+
+/* Limbs (native uint64) written big-endian: the layout's amounts. */
+static void put_be64(uint8_t *out, const uint64_t *limbs, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint64_t v = __builtin_bswap64(limbs[i]);
+        memcpy(out + 8 * i, &v, 8);
+    }
+}
+
+/* n messages of len bytes, message i at in + i * stride; digests to out (n x 32). */
+int assay_sha256_strided(const uint8_t *in, size_t stride, size_t len, size_t n, uint8_t *out) {
+    SHA256_CTX ctx;
+    for (size_t i = 0; i < n; i++) {
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, in + i * stride, len);
+        SHA256_Final(out + 32 * i, &ctx);
+    }
+    return 0;
+}
+
+/* n messages, message i = data[offsets[i] : offsets[i + 1]]. */
+int assay_sha256_offsets(const uint8_t *data, const int64_t *offsets, size_t n, uint8_t *out) {
+    SHA256_CTX ctx;
+    for (size_t i = 0; i < n; i++) {
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]));
+        SHA256_Final(out + 32 * i, &ctx);
+    }
+    return 0;
+}
+
+/* HMAC-SHA256(key, message i) (RFC 2104), messages as in assay_sha256_offsets. The states after
+ * the inner and the outer key block are computed once and copied per message, so a message of
+ * up to 55 bytes costs two compressions. */
+int assay_hmac_sha256_offsets(const uint8_t *key, size_t key_len, const uint8_t *data,
+                              const int64_t *offsets, size_t n, uint8_t *out) {
+    uint8_t block[64] = {0};
+    uint8_t pad[64];
+    SHA256_CTX inner, outer, ctx;
+    if (key_len > 64) {
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, key, key_len);
+        SHA256_Final(block, &ctx);
+    } else {
+        memcpy(block, key, key_len);
+    }
+    for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x36;
+    SHA256_Init(&inner);
+    SHA256_Update(&inner, pad, 64);
+    for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x5c;
+    SHA256_Init(&outer);
+    SHA256_Update(&outer, pad, 64);
+    uint8_t digest[32];
+    for (size_t i = 0; i < n; i++) {
+        ctx = inner;
+        SHA256_Update(&ctx, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]));
+        SHA256_Final(digest, &ctx);
+        ctx = outer;
+        SHA256_Update(&ctx, digest, 32);
+        SHA256_Final(out + 32 * i, &ctx);
+    }
+    OPENSSL_cleanse(block, sizeof block);
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(&inner, sizeof inner);
+    OPENSSL_cleanse(&outer, sizeof outer);
+    OPENSSL_cleanse(&ctx, sizeof ctx);
+    return 0;
+}
+
+/* Leaves: SHA-256(prefix || salt i || limbs i big-endian || tail i) for n of them.
+ * salts: n x 32; limbs: n x count native uint64 (count may be 0, limbs then unused); tail i:
+ * data[offsets[i] : offsets[i + 1]], or nothing when data is NULL. An account's leaf is
+ * (TAG_LEAF || round digest, its salt, its amounts, its id), a padding leaf (TAG_PAD || round
+ * digest, its salt, no amounts, nothing). */
+int assay_sha256_leaves(const uint8_t *prefix, size_t prefix_len, const uint8_t *salts,
+                        const uint64_t *limbs, size_t count, const uint8_t *data,
+                        const int64_t *offsets, size_t n, uint8_t *out) {
+    size_t head = prefix_len + 32 + 8 * count;
+    uint8_t *message = malloc(head ? head : 1);
+    if (message == NULL) return -1;
+    memcpy(message, prefix, prefix_len);
+    SHA256_CTX ctx;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(message + prefix_len, salts + 32 * i, 32);
+        put_be64(message + prefix_len + 32, limbs + count * i, count);
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, message, head);
+        if (data != NULL) {
+            SHA256_Update(&ctx, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]));
+        }
+        SHA256_Final(out + 32 * i, &ctx);
+    }
+    free(message);
+    return 0;
+}
+
+/* Inner nodes and their sums, for i < half: out i = SHA-256(tag || hash 2i || hash 2i+1 ||
+ * limbs 2i || limbs 2i+1), limbs big-endian (layout.node_hash), and sums i = limbs 2i + limbs
+ * 2i+1, limb by limb. hashes: 2*half x 32; limbs and sums: 2*half and half x count uint64.
+ * chained[j] is 1 when limb j is the low half of a 16-byte amount: its carry goes into limb
+ * j - 1. A carry out of any other limb is a sum beyond its width: then 1 is returned (the sums
+ * hold the wrapped value; the caller reports the asset). */
+int assay_sha256_nodes(const uint8_t *tag, size_t tag_len, const uint8_t *hashes,
+                       const uint64_t *limbs, size_t count, const uint8_t *chained, size_t half,
+                       uint8_t *out, uint64_t *sums) {
+    size_t size = tag_len + 64 + 16 * count;
+    uint8_t *message = malloc(size);
+    if (message == NULL) return -1;
+    memcpy(message, tag, tag_len);
+    int over = 0;
+    SHA256_CTX ctx;
+    for (size_t i = 0; i < half; i++) {
+        const uint64_t *left = limbs + 2 * count * i, *right = left + count;
+        memcpy(message + tag_len, hashes + 64 * i, 64);
+        put_be64(message + tag_len + 64, left, 2 * count);
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, message, size);
+        SHA256_Final(out + 32 * i, &ctx);
+        uint64_t *sum = sums + count * i, carry = 0;
+        for (size_t j = count; j-- > 0;) {
+            uint64_t s = left[j] + right[j];
+            uint64_t c = s < left[j];
+            s += carry;
+            c |= s < carry;
+            sum[j] = s;
+            if (chained[j]) {
+                carry = c;
+            } else {
+                carry = 0;
+                over |= (int)c;
+            }
+        }
+    }
+    free(message);
+    return over;
+}

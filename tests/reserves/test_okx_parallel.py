@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assay.errors import InvalidInput
-from assay.reserves import okx_parallel, okx_tree
+from assay.reserves import okx_parallel, okx_walk
 from assay.reserves.okx_parallel import fast_audit
 from assay.reserves.okx_tree import TreeAudit, audit_okx_v2_tree
 from tests.reserves.test_okx import TREE_FILE, V2_ROOT, build_tree, random_leaves, tree_lines
@@ -193,7 +193,7 @@ def test_the_public_audit_of_a_large_clean_file_does_not_stream(tmp_path, monkey
         raise AssertionError("streamed")
 
     monkeypatch.setattr(okx_parallel, "FAST_MIN_BYTES", 0)
-    monkeypatch.setattr(okx_tree._Walk, "run", no_streaming)
+    monkeypatch.setattr(okx_walk.Walk, "run", no_streaming)
     assert audit_okx_v2_tree(path) == expected
 
 

@@ -26,31 +26,26 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from assay.reserves.okx_tree import (
+from assay.reserves.okx_format import (
     ZERO,
     Problem,
     Problems,
     Sums,
-    TreeAudit,
-    TreeInput,
-    TreeLayout,
-    TreeNode,
-    TreeSource,
     add,
-    audit_okx_v2_tree,
     bad_input,
     check_hex,
     describe,
     negative_assets,
     parent_hash,
     parse_balances,
-    read_tree_lines,
     salted_hash,
-    scan_tree,
     strict_json,
     to_decimal,
     v2_leaf_hash,
 )
+from assay.reserves.okx_layout import TreeLayout, read_tree_lines, scan_tree
+from assay.reserves.okx_lines import TreeInput, TreeNode, TreeSource
+from assay.reserves.okx_tree import TreeAudit, audit_okx_v2_tree
 
 __all__ = [
     "PROBLEM_CODES",

@@ -49,18 +49,10 @@ import numpy as np
 import numpy.typing as npt
 
 from assay.errors import InvalidInput
-from assay.reserves.okx_tree import (
-    UNIT,
-    Level,
-    Problems,
-    Progress,
-    Sums,
-    TreeAudit,
-    TreeNode,
-    TreeSource,
-    check_root,
-    tree_audit,
-)
+from assay.reserves.okx_format import UNIT, Problems, Sums
+from assay.reserves.okx_layout import Level
+from assay.reserves.okx_lines import Progress, TreeNode, TreeSource
+from assay.reserves.okx_tree import TreeAudit, check_root, tree_audit
 
 __all__ = ["FAST_MIN_BYTES", "fast_audit"]
 

@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from assay.errors import InvalidInput
 from assay.reserves import okx
 from assay.reserves.okx import (
-    OkxReport,
     audit_okx_v2_tree,
     cross_check,
     load_json,
@@ -38,6 +37,8 @@ from assay.reserves.okx_format import (
     strict_json,
     v2_leaf_hash,
 )
+from assay.reserves.okx_proof import OkxReport
+from assay.reserves.okx_tree import TreeAudit
 from tests.samples import OKX
 
 SAMPLES = OKX
@@ -110,11 +111,11 @@ def replace_line(lines: list[str], number: int, old: str, new: str) -> list[str]
     return changed
 
 
-def codes(report: OkxReport | okx.TreeAudit) -> set[str]:
+def codes(report: OkxReport | TreeAudit) -> set[str]:
     return {p.code for p in report.problems}
 
 
-def at(report: OkxReport | okx.TreeAudit, code: str) -> set[str]:
+def at(report: OkxReport | TreeAudit, code: str) -> set[str]:
     return {p.where for p in report.problems if p.code == code}
 
 

@@ -26,6 +26,7 @@ from assay.errors import ExitCode, InvalidInput
 from assay.platform.cli_support import console, emit_json, operate, table
 from assay.reserves import okx, okx_tree, proof, service
 from assay.reserves.cli_report import report_commands
+from assay.reserves.okx_proof import OkxReport
 from assay.reserves.ownership import Status, verify_addresses_file
 from assay.reserves.rounds import (
     AuditReport,
@@ -114,7 +115,7 @@ def cli() -> typer.Typer:  # noqa: PLR0915 - one flat list of small commands
     ) -> None:
         """Verify proofs; several OKX proofs of one round are also cross-checked (sum-of-max)."""
         results = [_verify_one(path, tree, root) for path in files]
-        okx_reports = [r for r in results if isinstance(r, okx.OkxReport)]
+        okx_reports = [r for r in results if isinstance(r, OkxReport)]
         findings = okx.cross_check(okx_reports) if len(okx_reports) > 1 else []
         rows = [_row(path, r) for path, r in zip(files, results, strict=True)]
         ok = all(row["ok"] for row in rows) and not findings
@@ -222,7 +223,7 @@ def _verify_one(path: Path, tree: Path | None, root: str | None) -> object:
 
 
 def _row(path: Path, result: object) -> dict[str, Any]:
-    if isinstance(result, okx.OkxReport):
+    if isinstance(result, OkxReport):
         return {
             "file": path.name,
             "kind": result.kind,

@@ -29,7 +29,7 @@ from assay.platform import record
 from assay.platform.context import Context
 from assay.platform.roles import Role, system_principal
 from assay.platform.runtime import Runtime
-from assay.reserves import proof, rounds, service, sumtree, verify_proof
+from assay.reserves import proof, round_build, rounds, service, stored_tree, sumtree, verify_proof
 from assay.reserves.rounds import LiabilitiesRejected, RoundExists, RoundPublished
 from assay.reserves.store import RoundRow
 from tests.conftest import acting
@@ -215,11 +215,11 @@ def test_the_stored_tree_is_the_tree_built_in_memory(
 ) -> None:
     liabilities = write_liabilities(tmp_path, liabilities_rows(accounts))
     round_spec = spec().model_copy(update={"capacity": capacity})
-    manifest = rounds.build_folder(
+    manifest = round_build.build_folder(
         round_spec, liabilities, tmp_path / "r", SECRET, created_at=dt.datetime.now(dt.UTC)
     )
-    stored = rounds.open_tree(tmp_path / "r")
-    read = rounds.read_checked(liabilities, round_spec.asset_specs())
+    stored = stored_tree.open_tree(tmp_path / "r")
+    read = round_build.read_checked(liabilities, round_spec.asset_specs())
     built = sumtree.build(manifest.layout_round(), SECRET, read.account_ids, read.equity, read.debt)
     assert stored.levels() == built.levels()
     for account in read.account_ids:

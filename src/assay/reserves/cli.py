@@ -28,13 +28,8 @@ from assay.reserves import okx, okx_tree, proof, service
 from assay.reserves.cli_report import report_commands
 from assay.reserves.okx_proof import OkxReport
 from assay.reserves.ownership import Status, verify_addresses_file
-from assay.reserves.rounds import (
-    AuditReport,
-    FileDigest,
-    RoundFileInvalid,
-    asset_from_text,
-    parse_round_spec,
-)
+from assay.reserves.round_audit import AuditReport
+from assay.reserves.rounds import FileDigest, RoundFileInvalid, asset_from_text, parse_round_spec
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 

@@ -32,30 +32,34 @@ from assay.platform.users import normalise_email
 from assay.reserves import layout, permissions, sumtree
 from assay.reserves.liabilities import AssetSpec, Liabilities
 from assay.reserves.proof import CustomerProof, build_proof
-from assay.reserves.rounds import (
-    ROUND_JSON,
-    SECRET,
-    TREE,
-    AuditReport,
-    FileDigest,
-    LiabilitiesRejected,
+from assay.reserves.round_audit import AuditReport
+from assay.reserves.round_build import (
     Progress,
-    RoundDamaged,
-    RoundExists,
-    RoundManifest,
-    RoundPublished,
-    RoundSpec,
-    StoredTree,
     build_folder,
     leaf_keys,
     level_array,
     read_checked,
+    stored_levels,
+)
+from assay.reserves.round_folder import (
+    ROUND_JSON,
+    SECRET,
+    TREE,
+    RoundManifest,
     read_manifest,
     read_secret,
-    stored_levels,
     totals_of,
 )
+from assay.reserves.rounds import (
+    FileDigest,
+    LiabilitiesRejected,
+    RoundDamaged,
+    RoundExists,
+    RoundPublished,
+    RoundSpec,
+)
 from assay.reserves.store import AddressRow, BalanceRow, CustomerLinkRow, RoundRow
+from assay.reserves.stored_tree import StoredTree
 from assay.settings import Settings
 
 BUILT = "built"

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from assay.access import counterparties
 from assay.access.counterparties import Index, Listing, name_keys, normalise_jurisdiction
-from assay.access.esma import CASP_COLUMNS, EEA_STATES
+from assay.access.esma_rows import CASP_COLUMNS, EEA_STATES
 from assay.access.store import CaspRow, EsmaImportRow, UnauthorisedRow
 from assay.cli import run
 from assay.errors import ExitCode, InvalidInput, PermissionDenied

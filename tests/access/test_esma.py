@@ -14,9 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assay.access import esma
-from assay.access.esma import (
+from assay.access.esma import normalise_name, parse_register
+from assay.access.esma_rows import (
     CASP_COLUMNS,
     CASP_HEADER,
+    EEA_STATES,
+    MICA_SERVICES,
     NCASP_COLUMNS,
     NCASP_HEADER,
     AuthorisedCasp,
@@ -24,8 +27,6 @@ from assay.access.esma import (
     RowProblem,
     UnauthorisedEntity,
     lei_is_valid,
-    normalise_name,
-    parse_register,
 )
 from assay.errors import InvalidInput
 from tests.samples import ESMA
@@ -214,7 +215,7 @@ def test_every_real_casp_row_has_services_and_a_valid_lei_or_a_problem(
     rows_with_lei_problems = {p.row for p in real_casp.problems if p.field == "ae_lei"}
     for row in real_casp.authorised:
         assert row.services, row
-        assert set(row.services) <= set(esma.MICA_SERVICES)
+        assert set(row.services) <= set(MICA_SERVICES)
         assert (row.lei is None) == (row.row in rows_with_lei_problems)
 
 
@@ -731,7 +732,7 @@ def test_the_parser_never_raises_on_arbitrary_rows_under_a_valid_header(
     problem_rows = {p.row for p in parsed.problems}
     assert set(parsed.skipped_rows) <= problem_rows
     for row in parsed.rows:
-        assert row.home_state in esma.EEA_STATES
+        assert row.home_state in EEA_STATES
         assert row.row not in parsed.skipped_rows
     if quoted:  # quoting keeps one record per written row
         assert parsed.rows_read <= len(rows)

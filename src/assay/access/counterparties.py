@@ -36,6 +36,7 @@ from assay.access.counterparty_index import (
     name_keys,
     normalise_jurisdiction,
 )
+from assay.access.esma_rows import AuthorisedCasp, ParsedRegister, UnauthorisedEntity
 from assay.access.store import CaspRow, EsmaImportRow, UnauthorisedRow
 from assay.errors import InvalidInput
 from assay.platform.context import Context
@@ -218,7 +219,7 @@ def import_history(ctx: Context, *, limit: int = 50) -> list[EsmaImport]:
     return [_public(row, live=row.id in live_ids) for row in rows]
 
 
-def _refusal(parsed: esma.ParsedRegister) -> InvalidInput:
+def _refusal(parsed: ParsedRegister) -> InvalidInput:
     problems = _problems(parsed)
     faulty = len({p.row for p in problems})
     quoted = "; ".join(
@@ -245,7 +246,7 @@ def _refusal(parsed: esma.ParsedRegister) -> InvalidInput:
     )
 
 
-def _problems(parsed: esma.ParsedRegister) -> list[EsmaProblem]:
+def _problems(parsed: ParsedRegister) -> list[EsmaProblem]:
     skipped = set(parsed.skipped_rows)
     return [
         EsmaProblem(
@@ -259,7 +260,7 @@ def _problems(parsed: esma.ParsedRegister) -> list[EsmaProblem]:
     ]
 
 
-def _casp_values(import_id: int, casp: esma.AuthorisedCasp) -> dict[str, Any]:
+def _casp_values(import_id: int, casp: AuthorisedCasp) -> dict[str, Any]:
     return {
         "import_id": import_id,
         "name": _clip(casp.legal_name, 300),
@@ -276,7 +277,7 @@ def _casp_values(import_id: int, casp: esma.AuthorisedCasp) -> dict[str, Any]:
     }
 
 
-def _unauthorised_values(import_id: int, entity: esma.UnauthorisedEntity) -> dict[str, Any]:
+def _unauthorised_values(import_id: int, entity: UnauthorisedEntity) -> dict[str, Any]:
     return {
         "import_id": import_id,
         "name": _clip(entity.name, 300),

@@ -293,6 +293,26 @@ def test_every_complete_subtree_is_reported_once_by_the_append_that_completes_it
     assert sorted(seen) == sorted(complete)
 
 
+@pytest.mark.parametrize(
+    ("size", "count"),
+    [(0, 0), (0, 1), (7, 1), (7, 9), (255, 300)],  # nothing, one, one that carries, many, tiles
+)
+def test_extending_by_a_batch_is_appending_each_leaf_in_turn(size, count):
+    one_by_one = CompactRange.from_reader(size, Reader(size))
+    batched = one_by_one.copy()
+    leaves = [rfc9162.leaf_hash(entry) for entry in ENTRIES[size : size + count]]
+    expected = [node for leaf in leaves for node in one_by_one.append(leaf)]
+    assert batched.extend(leaves) == expected
+    assert (batched.size, batched.edge) == (one_by_one.size, one_by_one.edge)
+
+
+def test_extending_stops_at_a_leaf_hash_of_the_wrong_length():
+    compact = CompactRange()
+    with pytest.raises(ValueError, match="32 bytes"):
+        compact.extend([rfc9162.leaf_hash(ENTRIES[0]), b"short"])
+    assert (compact.size, compact.root()) == (1, naive_root(1))
+
+
 def test_copy_is_independent_of_the_original():
     original = CompactRange.from_reader(5, Reader(5))
     duplicate = original.copy()

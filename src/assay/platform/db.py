@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
+from itertools import chain
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -80,11 +81,12 @@ def insert_rows(
     sqlite3, ``%s`` for psycopg).
     """
     done = 0
+    columns = tuple(columns)
+    flat = chain.from_iterable
     while done < len(rows):
         count = min(1 << ((len(rows) - done).bit_length() - 1), _MAX_ROWS)
-        chunk = rows[done : done + count]
-        sql = _insert_sql(table, tuple(columns), count, mark)
-        cursor.execute(sql, [value for row in chunk for value in row])
+        sql = _insert_sql(table, columns, count, mark)
+        cursor.execute(sql, list(flat(rows[done : done + count])))
         done += count
 
 

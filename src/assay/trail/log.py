@@ -14,6 +14,7 @@ is stored. This is what lets a group commit of a few dozen entries cost a few st
 
 from __future__ import annotations
 
+import hashlib
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from assay.platform.record import RecordedEvent
 from assay.trail import store, tiles, tlog
-from assay.trail.entry import entry_bytes
+from assay.trail.entry import entry_of
 from assay.trail.errors import TrailTampered
-from assay.trail.rfc9162 import leaf_hash
 from assay.trail.store import TileCache
 from assay.trail.tiles import TileBuffer, TileId
 
@@ -317,37 +317,50 @@ def append(session: Session, events: Sequence[RecordedEvent]) -> Head:
 
 def _grow(checked: _Checked, events: Sequence[RecordedEvent], sql: store.Statements) -> _Checked:
     """Append the events to the checked state and store leaves, tiles and head."""
-    edge, buffers = checked.edge, checked.buffers
-    dirty: dict[int, TileBuffer] = {}
-    rows: list[tuple[int, int, bytes]] = []
+    edge = checked.edge
     size = edge.size
-    places = _PLACES
-    for event in events:
-        data = entry_bytes(
-            event=event.id,
-            at=event.at,
-            actor=event.actor,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            before=event.before,
-            after=event.after,
-        )
-        for level, index, digest in edge.append(leaf_hash(data)):
-            tile_level, row, shift, mask = places[level]  # tiles.locate, without a TileId
-            buffer = buffers.get(tile_level)
-            if buffer is None or buffer.tile.index != index >> shift:
-                buffer = buffers[tile_level] = TileBuffer(TileId(tile_level, index >> shift))
-            buffer.put(row, index & mask, digest)
-            dirty[id(buffer)] = buffer
-        rows.append((size, event.id, data))
-        size += 1
-    encoded = {b.tile: (b.width, b.encode()) for b in dirty.values()}
+    encode, sha256 = entry_of, hashlib.sha256
+    rows: list[tuple[int, int, bytes]] = []
+    hashes: list[bytes] = []
+    for index, event in enumerate(events, size):
+        data = encode(event)
+        rows.append((index, event.id, data))
+        hashes.append(sha256(_LEAF_PREFIX + data).digest())  # rfc9162.leaf_hash, inlined
+    dirty = _place(edge.extend(hashes), checked.buffers)
+    encoded = {b.tile: (b.width, b.encode()) for b in dirty}
     sql.insert_leaves(rows)
     sql.put_tiles([(t.level, t.index, width, data) for t, (width, data) in encoded.items()])
     root = edge.root()
-    sql.set_head(size, root)
-    head = Head(size, root, checked.head.checkpoint)
+    sql.set_head(edge.size, root)
+    head = Head(edge.size, root, checked.head.checkpoint)
     known = checked.tiles | encoded
     tiles_now = {t: known[t] for t in _wanted(head) if t in known}
-    return _Checked(head, tiles_now, edge, buffers)
+    return _Checked(head, tiles_now, edge, checked.buffers)
+
+
+_LEAF_PREFIX = b"\x00"
+
+
+def _place(
+    nodes: Sequence[tuple[int, int, bytes]], buffers: dict[int, TileBuffer]
+) -> list[TileBuffer]:
+    """Put newly completed nodes in their tiles (``buffers``: the edge tile of each tile level).
+
+    Returns every tile that changed: the edge tiles that grew, and the ones started here.
+    """
+    widths = [(buffer, buffer.width) for buffer in buffers.values()]
+    started: list[TileBuffer] = []
+    places = _PLACES
+    for level, index, digest in nodes:
+        tile_level, row, shift, mask = places[level]  # tiles.locate, without a TileId
+        buffer = buffers.get(tile_level)
+        if buffer is None or buffer.tile.index != index >> shift:
+            buffer = buffers[tile_level] = TileBuffer(TileId(tile_level, index >> shift))
+            started.append(buffer)
+        hashes = buffer.rows[row]
+        if len(hashes) != index & mask:  # TileBuffer.put's check, inlined
+            raise ValueError(
+                f"tile {buffer.tile} row {row}: node {index & mask} arrived, {len(hashes)} expected"
+            )
+        hashes.append(digest)
+    return [buffer for buffer, width in widths if buffer.width != width] + started

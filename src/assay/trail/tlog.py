@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from assay.trail import rfc9162
 
@@ -208,6 +208,35 @@ class CompactRange:
             completed.append((level, index, node))
         edge.append(node)
         self._size += 1
+        return completed
+
+    def extend(self, leaf_hashes: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
+        """:meth:`append` each leaf in turn; every node completed, in the order completed.
+
+        One call per batch, for the append path. A leaf hash of the wrong length raises
+        ``ValueError`` after the leaves before it were appended.
+        """
+        edge = self._edge
+        size = self._size
+        completed: list[tuple[int, int, bytes]] = []
+        add = completed.append
+        try:
+            for leaf_hash in leaf_hashes:
+                if len(leaf_hash) != _HASH_SIZE:
+                    raise ValueError(f"leaf_hash must be {_HASH_SIZE} bytes, not {len(leaf_hash)}")
+                index = size
+                node = leaf_hash
+                level = 0
+                add((0, index, node))
+                while index & 1:
+                    node = _sha256(_NODE_PREFIX + edge.pop() + node).digest()
+                    index >>= 1
+                    level += 1
+                    add((level, index, node))
+                edge.append(node)
+                size += 1
+        finally:
+            self._size = size
         return completed
 
     def root(self) -> bytes:

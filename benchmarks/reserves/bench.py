@@ -9,8 +9,10 @@ workers, the OKX Go validator) is sampled for its memory (PSS, shared pages coun
 
 1. **Sum tree** (``assay.reserves.sumtree.build``): N accounts x 10 assets, seeded realistic
    balances (``accounts.py``), capacity N (``--pow2``: the next power of two). The build alone
-   is timed; the peak memory is the whole child's (its inputs included). The peers are not
-   code here: their published figures (10M accounts) are printed beside, marked so.
+   is timed; the peak memory is the whole child's (its inputs included). It hashes through
+   the native helper when it is built (``make install``), through hashlib with
+   ``ASSAY_NATIVE=0``; the row says which. The peers are not code here: their published
+   figures (10M accounts) are printed beside, marked so.
 2. **OKX V2 tree audit**: ``okx_gen.py`` writes a valid tree file of N accounts from the
    format's rules; ``audit_okx_v2_tree`` audits it (every parent recomputed) on all cores, then
    the streaming audit alone (one core), then OKX's Go validator (``merklevalidator``, which
@@ -59,7 +61,7 @@ import okx_gen
 from rich.console import Console
 from rich.table import Table
 
-from assay.reserves import layout, sumtree
+from assay.reserves import layout, native, sumtree
 from assay.reserves.okx_parallel import fast_audit
 from assay.reserves.okx_tree import audit_okx_v2_tree
 from assay.reserves.proof import build_proof
@@ -122,6 +124,7 @@ def child_build(args: argparse.Namespace) -> None:
             "capacity": capacity,
             "inputs_s": inputs_s,
             "build_s": build_s,
+            "hasher": "hashlib" if native.hasher() is None else "native",
             "root": tree.root.hash.hex(),
             "proofs": proofs,
             "proof_ms": proof_s * 1e3 if proofs else None,
@@ -299,14 +302,14 @@ def step_builds(args: argparse.Namespace, work: Path, rows: list[Row]) -> list[d
         builds.append({**r, "peak_bytes": peak, "inputs_bytes": inputs})
         console.print(
             f"sum tree {n:,} accounts x 10 assets (capacity {r['capacity']:,}): inputs "
-            f"{r['inputs_s']:.1f} s, build {r['build_s']:.2f} s, peak {gb(peak)} "
+            f"{r['inputs_s']:.1f} s, build {r['build_s']:.2f} s ({r['hasher']}), peak {gb(peak)} "
             f"(inputs alone {gb(inputs)}); root {r['root'][:16]}..."
         )
         ten = n == 10_000_000
         peers = "; ".join(f"{s:.1f} s, {g:.1f} GB" for _, s, g in PEER_BUILD)
         rows.append(
             (
-                f"sum tree build, {n:,} accounts x 10 assets",
+                f"sum tree build, {n:,} accounts x 10 assets ({r['hasher']})",
                 f"{r['build_s']:.2f} s, {gb(peak)}",
                 f"published, 10M: {peers} (hashlib; C via OpenSSL)" if ten else "-",
                 f"<= {TARGET_BUILD_S:.0f} s, {TARGET_BUILD_GB:.0f} GB (10M)" if ten else "",

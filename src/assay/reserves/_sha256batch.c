@@ -39,27 +39,40 @@ static void put_be64(uint8_t *out, const uint64_t *limbs, size_t count) {
     }
 }
 
-/* The end of a hash (FIPS 180-4 section 5.1.1 padding), in place of SHA256_Final: ctx has
- * absorbed `done` bytes, a multiple of 64 (so none wait in its buffer); msg[0:len] follows.
- * Whole blocks go to SHA256_Update straight from msg, the last one or two with the padding
- * written here; the digest is then the state words, big-endian. SHA256_Final would copy the
- * tail into the context, clear it and pad it there: measured here, that costs some 20 ns a
- * message more, a third of a one-block hash (each salt is two of those). */
-static void finish(SHA256_CTX *ctx, uint64_t done, const uint8_t *msg, size_t len, uint8_t *out) {
-    size_t whole = len & ~(size_t)63, rest = len - whole;
-    if (whole) SHA256_Update(ctx, msg, whole);
-    uint8_t last[128];
-    size_t size = rest + 9 > 64 ? 128 : 64;
-    memcpy(last, msg + whole, rest);
-    last[rest] = 0x80;
-    memset(last + rest + 1, 0, size - rest - 9);
+/* SHA-256's padding (FIPS 180-4 section 5.1.1) written after msg[0:len], in a buffer with 72
+ * bytes to spare, for a hash that absorbed `done` bytes before msg; the padded length. */
+static size_t pad_after(uint8_t *msg, size_t len, uint64_t done) {
+    size_t size = (len + 9 + 63) & ~(size_t)63;
+    msg[len] = 0x80;
+    memset(msg + len + 1, 0, size - len - 9);
     uint64_t bits = __builtin_bswap64((done + len) * 8);
-    memcpy(last + size - 8, &bits, 8);
-    SHA256_Update(ctx, last, size);
+    memcpy(msg + size - 8, &bits, 8);
+    return size;
+}
+
+/* The digest of a hash whose padding has been absorbed: its state words, big-endian
+ * (SHA256_CTX is declared in <openssl/sha.h>, h[8] its state; SHA256_Update hashes whole blocks
+ * as it gets them when none wait in its buffer, so the state is final here). */
+static void digest_of(const SHA256_CTX *ctx, uint8_t *out) {
     for (int j = 0; j < 8; j++) {
         uint32_t word = __builtin_bswap32(ctx->h[j]);
         memcpy(out + 4 * j, &word, 4);
     }
+}
+
+/* The end of a hash, in place of SHA256_Final: ctx has absorbed `done` bytes, a multiple of 64
+ * (so none wait in its buffer), and msg[0:len] follows. Whole blocks go to SHA256_Update
+ * straight from msg, the rest with its padding from a local block. SHA256_Final would copy the
+ * tail into the context, clear it and pad it there: measured here, some 20 ns a message more,
+ * a third of a one-block hash (and a salt is two of those). Where this file builds a message
+ * itself, it leaves room to pad it in place (pad_after) and skips even this copy. */
+static void finish(SHA256_CTX *ctx, uint64_t done, const uint8_t *msg, size_t len, uint8_t *out) {
+    size_t whole = len & ~(size_t)63, rest = len - whole;
+    if (whole) SHA256_Update(ctx, msg, whole);
+    uint8_t last[128];
+    memcpy(last, msg + whole, rest);
+    SHA256_Update(ctx, last, pad_after(last, rest, done + whole));
+    digest_of(ctx, out);
 }
 
 static void sha256(const uint8_t *msg, size_t len, uint8_t *out) {
@@ -101,16 +114,18 @@ int assay_hmac_sha256_offsets(const uint8_t *key, size_t key_len, const uint8_t 
     for (int i = 0; i < 64; i++) pad[i] = block[i] ^ 0x5c;
     SHA256_Init(&outer);
     SHA256_Update(&outer, pad, 64);
-    uint8_t digest[32];
+    uint8_t last[128];  /* the outer hash's one block: the inner digest, padded */
+    pad_after(last, 32, 64);
     for (size_t i = 0; i < n; i++) {
         ctx = inner;
-        finish(&ctx, 64, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]), digest);
+        finish(&ctx, 64, data + offsets[i], (size_t)(offsets[i + 1] - offsets[i]), last);
         ctx = outer;
-        finish(&ctx, 64, digest, 32, out + 32 * i);
+        SHA256_Update(&ctx, last, 64);
+        digest_of(&ctx, out + 32 * i);
     }
     OPENSSL_cleanse(block, sizeof block);
     OPENSSL_cleanse(pad, sizeof pad);
-    OPENSSL_cleanse(digest, sizeof digest);
+    OPENSSL_cleanse(last, sizeof last);
     OPENSSL_cleanse(&inner, sizeof inner);
     OPENSSL_cleanse(&outer, sizeof outer);
     OPENSSL_cleanse(&ctx, sizeof ctx);
@@ -130,15 +145,18 @@ int assay_sha256_leaves(const uint8_t *prefix, size_t prefix_len, const uint8_t 
         size_t len = (size_t)(offsets[i + 1] - offsets[i]);
         if (len > longest) longest = len;
     }
-    uint8_t *message = malloc(head + longest + 1);
+    uint8_t *message = malloc(head + longest + 72);
     if (message == NULL) return -1;
     if (prefix_len) memcpy(message, prefix, prefix_len);
+    SHA256_CTX ctx;
     for (size_t i = 0; i < n; i++) {
         size_t len = data == NULL ? 0 : (size_t)(offsets[i + 1] - offsets[i]);
         memcpy(message + prefix_len, salts + 32 * i, 32);
         put_be64(message + prefix_len + 32, limbs + count * i, count);
         if (len) memcpy(message + head, data + offsets[i], len);
-        sha256(message, head + len, out + 32 * i);
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, message, pad_after(message, head + len, 0));
+        digest_of(&ctx, out + 32 * i);
     }
     free(message);
     return 0;
@@ -154,15 +172,19 @@ int assay_sha256_nodes(const uint8_t *tag, size_t tag_len, const uint8_t *hashes
                        const uint64_t *limbs, size_t count, const uint8_t *chained, size_t half,
                        uint8_t *out, uint64_t *sums) {
     size_t size = tag_len + 64 + 16 * count;
-    uint8_t *message = malloc(size);
+    uint8_t *message = malloc(size + 72);
     if (message == NULL) return -1;
     if (tag_len) memcpy(message, tag, tag_len);
+    size_t padded = pad_after(message, size, 0);  /* every node's message has the same length */
     int over = 0;
+    SHA256_CTX ctx;
     for (size_t i = 0; i < half; i++) {
         const uint64_t *left = limbs + 2 * count * i, *right = left + count;
         memcpy(message + tag_len, hashes + 64 * i, 64);
         put_be64(message + tag_len + 64, left, 2 * count);
-        sha256(message, size, out + 32 * i);
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, message, padded);
+        digest_of(&ctx, out + 32 * i);
         uint64_t *sum = sums + count * i, carry = 0;
         for (size_t j = count; j-- > 0;) {
             uint64_t s = left[j] + right[j];

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -176,9 +176,22 @@ class Database:
         except DBAPIError as exc:
             raise self.unavailable(exc) from exc
 
-    def uow(self) -> UnitOfWork:
-        """A new unit of work (use it as a context manager)."""
-        return UnitOfWork(self)
+    def uow(self, connection: Connection | None = None) -> UnitOfWork:
+        """A new unit of work (use it as a context manager).
+
+        ``connection``: work on this connection (from :meth:`connect`), which the caller keeps
+        from one unit of work to the next and closes, instead of taking one from the pool each
+        time. The trail's group commit does: a check-out and check-in from the pool cost about
+        as much as a small batch's inserts.
+        """
+        return UnitOfWork(self, connection)
+
+    def connect(self) -> Connection:
+        """A connection of the caller's own (DatabaseUnavailable when it cannot be made)."""
+        try:
+            return self.engine.connect()
+        except DBAPIError as exc:
+            raise self.unavailable(exc) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -194,11 +207,15 @@ class UnitOfWork:
 
     session: Session
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, connection: Connection | None = None) -> None:
         self.database = database
+        self._connection = connection
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self.database._sessions()
+        if self._connection is None:
+            self.session = self.database._sessions()
+        else:  # the session begins, commits or rolls back its transactions on the connection
+            self.session = self.database._sessions(bind=self._connection)
         try:
             self.session.connection()
         except DBAPIError as exc:

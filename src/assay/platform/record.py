@@ -23,7 +23,7 @@ import json
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Dialect, func, insert, select
 
@@ -42,9 +42,13 @@ class ObjectRef:
     id: str | int
 
 
-@dataclass(frozen=True)
-class Change:
-    """A change to record: when, who, what, which object, the state before and after."""
+class Change(NamedTuple):
+    """A change to record: when, who, what, which object, the state before and after.
+
+    A named tuple rather than a frozen dataclass: as immutable, and three times cheaper to
+    build, which counts where every recorded change makes one (and the trail's appender
+    tens of thousands a second).
+    """
 
     at: dt.datetime
     actor: str
@@ -55,10 +59,16 @@ class Change:
     after: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class RecordedEvent(Change):
-    """A change once recorded, with the id of its audit event."""
+class RecordedEvent(NamedTuple):
+    """A change once recorded: the :class:`Change`'s fields, then the id of its audit event."""
 
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
     id: int
 
 
@@ -93,8 +103,7 @@ def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent
     ctx.session.flush()
     ids = _insert_events(ctx.session.connection(), changes)
     events = [
-        RecordedEvent(c.at, c.actor, c.action, c.object_type, c.object_id, c.before, c.after, i)
-        for c, i in zip(changes, ids, strict=True)
+        RecordedEvent(*change, event_id) for change, event_id in zip(changes, ids, strict=True)
     ]
     for hook in ctx.record_hooks:
         hook(ctx, events)

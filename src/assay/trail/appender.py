@@ -21,6 +21,8 @@ import queue
 import threading
 from collections.abc import Sequence
 
+from sqlalchemy import Connection
+
 from assay.errors import AssayError
 from assay.platform.db import UnitOfWork
 from assay.platform.record import Change, write_changes
@@ -72,6 +74,7 @@ class Appender:
         self._closed = False
         self._stopping = False  # the thread has seen close()'s end marker
         self._uow: UnitOfWork | None = None  # the thread's, kept from batch to batch
+        self._connection: Connection | None = None  # the unit of work's, kept likewise
         self._thread = threading.Thread(target=self._run, name="trail-appender", daemon=True)
         self._thread.start()
 
@@ -113,8 +116,16 @@ class Appender:
         try:
             self._serve()
         finally:
-            if self._uow is not None:
-                self._uow.__exit__(None, None, None)
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Roll back what is not committed and give the connection back."""
+        if self._uow is not None:
+            self._uow.__exit__(None, None, None)
+            self._uow = None
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
     def _serve(self) -> None:
         while not self._stopping:
@@ -149,7 +160,8 @@ class Appender:
         committing = False
         try:
             if self._uow is None:
-                self._uow = self.runtime.db.uow().__enter__()
+                self._connection = self._connection or self.runtime.db.connect()
+                self._uow = self.runtime.db.uow(self._connection).__enter__()
             uow = self._uow
             while written < len(batch):
                 changes = [change for ticket in batch[written:] for change in ticket.changes]
@@ -161,9 +173,7 @@ class Appender:
             committing = True
             uow.commit()
         except Exception as exc:  # noqa: BLE001 - every writer of the batch must hear of it
-            if self._uow is not None:  # rolls back; the next transaction has a fresh session
-                self._uow.__exit__(None, None, None)
-                self._uow = None
+            self._let_go()  # the next transaction has a fresh session and connection
             if committing or len(batch) == 1:  # a failed commit may have happened: no retry
                 for ticket in batch:
                     ticket._resolve(-1, exc)

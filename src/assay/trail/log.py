@@ -189,6 +189,12 @@ class _Checked:
 _CHECKED: weakref.WeakKeyDictionary[Engine, _Checked] = weakref.WeakKeyDictionary()
 
 
+def _engine(session: Session) -> Engine:
+    """The engine the session's database is reached through (it may be bound to a connection)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def _wanted(head: Head) -> dict[TileId, int]:
     """The tiles the check reads: the edge tiles of the head and of the latest checkpoint."""
     wanted = edge_widths(head.size)
@@ -208,9 +214,7 @@ def _lock(session: Session, sql: store.Statements) -> _Checked:
             f"holds {size}"
         )
     stored = sql.tiles(_wanted(head))
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)  # noqa: S101 - sessions are bound to an engine
-    known = _CHECKED.pop(engine, None)
+    known = _CHECKED.pop(_engine(session), None)
     if known is not None and known.holds_for(head, stored):
         return known
     return _check(session, head, stored)
@@ -272,7 +276,7 @@ def lock(session: Session) -> Head:
     finally:
         sql.close()
     store.forget_head(session)  # its version changed
-    _CHECKED[cast("Engine", session.get_bind())] = checked
+    _CHECKED[_engine(session)] = checked
     return checked.head
 
 
@@ -287,7 +291,7 @@ def size(session: Session) -> int:
 
 def checkpointed(session: Session, head: Head, checkpoint_id: int) -> None:
     """Note that a checkpoint of ``head`` was just stored in the session's transaction."""
-    engine = cast("Engine", session.get_bind())
+    engine = _engine(session)
     known = _CHECKED.get(engine)
     if known is None or known.head != head:
         return
@@ -302,7 +306,7 @@ def append(session: Session, events: Sequence[RecordedEvent]) -> Head:
 
     Leaf ``head.size - len(events) + i`` is ``events[i]``.
     """
-    engine = cast("Engine", session.get_bind())
+    engine = _engine(session)
     sql = store.Statements(session)
     try:
         checked = _lock(session, sql)

@@ -680,7 +680,8 @@ def build(
             numpy integer array (uint64 or non-negative int64) or rows of Python ints.
         debt: the same shape, what each account owes (only for assets that allow debt); None if
             nobody owes anything.
-        workers: processes to use (fork); None: one per CPU for large rounds, else 1.
+        workers: threads (native hasher) or forked processes (hashlib) to use; None: one per
+            CPU for large rounds, else 1.
         block_levels: a worker's task is a subtree of 2^block_levels leaves.
 
     The tree keeps the secret and references to ``account_ids``, ``equity`` and ``debt``

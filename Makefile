@@ -10,7 +10,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 # The sum tree's SHA-256 helper (C, through OpenSSL); without it the sum tree uses hashlib.
 NATIVE_SRC := src/assay/reserves/_sha256batch.c
-NATIVE     := src/assay/reserves/_sha256batch.so
+NATIVE     := src/assay/reserves/libsha256batch.so.1
 
 .PHONY: run test install lint typecheck pytest browser clean
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the sum tree's SHA-256 helper, src/assay/reserves/_sha256batch.so, from its C source.
+# Build the sum tree's SHA-256 helper, src/assay/reserves/libsha256batch.so.1, from its C source.
 # It needs gcc and OpenSSL's headers (Debian: gcc, libssl-dev); they are installed here when
 # missing, as root or with sudo. Without the library Assay still works, hashing through hashlib
 # (slower), so a machine that cannot install them gets a warning, not a failed install; a
@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=src/assay/reserves/_sha256batch.c
-out=src/assay/reserves/_sha256batch.so
+out=src/assay/reserves/libsha256batch.so.1
 CC=${CC:-gcc}
 
 skip() {

@@ -1,4 +1,4 @@
-"""SHA-256 of whole blocks of messages in one call: the C helper ``_sha256batch.so``, loaded.
+"""SHA-256 of whole blocks of messages in one call: the C helper ``libsha256batch.so.1``, loaded.
 
 ``sumtree`` hashes some 30 million messages for a round of 10 million accounts; one ``hashlib``
 call each costs more in Python than the hashing. The helper (``_sha256batch.c``, built by
@@ -32,7 +32,7 @@ __all__ = ["ENV", "LIBRARY", "Hasher", "hasher", "load", "unavailable"]
 
 #: ``ASSAY_NATIVE=0`` makes every caller hash through hashlib (the fallback), e.g. to compare.
 ENV = "ASSAY_NATIVE"
-LIBRARY = Path(__file__).with_name("_sha256batch.so")
+LIBRARY = Path(__file__).with_name("libsha256batch.so.1")
 #: The C source's ABI_VERSION this module was written for.
 ABI_VERSION = 1
 

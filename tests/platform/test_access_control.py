@@ -20,13 +20,16 @@ from assay.platform.web.problems import is_machine_path
 from tests.conftest import Seed, bearer
 from tests.platform.helpers import page_csrf, sign_in
 
-#: The only routes an anonymous caller may use: signing in, probes, the OpenAPI document.
+#: The only routes an anonymous caller may use: signing in, probes, the OpenAPI document, and
+#: a proof of reserves' checks, which anyone holding a proof file must be able to run.
 PUBLIC = {
     ("GET", "/signin"),
     ("POST", "/signin"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/api/v1/openapi.json"),
+    ("GET", "/reserves/verify"),
+    ("GET", "/reserves/verify_proof.py"),
 }
 #: Writes that need a signed-in user but no particular permission.
 ANY_SIGNED_IN_WRITE = {("POST", "/signout")}

@@ -19,13 +19,10 @@ from assay.platform.cli_support import console, emit_json, operate, table
 from assay.reserves import reporting
 from assay.reserves.chaindata import CsvBalanceSource
 from assay.reserves.service import PUBLISHED, get_round
+from assay.reserves.solvency import percent
 from assay.trail.note import Verifier
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _percent(ratio: str | None) -> str:
-    return "-" if ratio is None else f"{float(ratio) * 100:.2f}%"
 
 
 def print_report(out: Console, report: dict[str, Any], *, draft: bool) -> None:
@@ -41,7 +38,7 @@ def print_report(out: Console, report: dict[str, Any], *, draft: bool) -> None:
             a["reserves"],
             a["reserves_unverified"],
             a["customer_debt"],
-            _percent(a["ratio"]),
+            percent(a["ratio"]),
             ", ".join(a["flags"]) or "covered",
         )
         for a in report["assets"]
@@ -143,7 +140,7 @@ def report_commands(app: typer.Typer) -> None:  # noqa: PLR0915 - one flat list 
                 r.round_id,
                 r.summary["snapshot_at"][:10],
                 "yes" if r.solvent else "NO",
-                *(_percent(r.summary["ratios"].get(a)) for a in assets),
+                *(percent(r.summary["ratios"].get(a)) for a in assets),
             )
             for r in found
         ]

@@ -31,6 +31,7 @@ from assay.platform.web.templating import render
 from assay.reserves import permissions, reporting, service, verify_proof
 from assay.reserves.api import uploaded
 from assay.reserves.rounds import FileDigest, asset_from_text, parse_round_spec
+from assay.reserves.solvency import percent
 
 WriteForm = Annotated[Context, Depends(page_form(permissions.ROUNDS_WRITE))]
 
@@ -66,7 +67,7 @@ def history_chart(reports: Sequence[reporting.ReportPublic]) -> dict[str, Any]:
                 "colour": PALETTE[k % len(PALETTE)],
                 "points": " ".join(f"{px:.1f},{py:.1f}" for px, py, _, _ in points),
                 "dots": [
-                    {"x": px, "y": py, "label": f"{asset} {_percent(v)} in {rid}"}
+                    {"x": px, "y": py, "label": f"{asset} {percent(v)} in {rid}"}
                     for px, py, v, rid in points
                 ],
             }
@@ -96,16 +97,12 @@ def ratio_bars(assets: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         bars.append(
             {
                 "asset": a["asset"],
-                "percent": _percent(a["ratio"]),
+                "percent": percent(a["ratio"]),
                 "width": float(min(ratio, CHART_MAX) / CHART_MAX * 100),
                 "covered": a["covered"],
             }
         )
     return bars
-
-
-def _percent(ratio: str | None) -> str:
-    return "-" if ratio is None else f"{Decimal(ratio) * 100:.2f}%"
 
 
 def _back(

@@ -16,6 +16,8 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
+from assay.reserves.solvency import percent
+
 _INK = (33, 37, 41)
 _MUTED = (108, 117, 125)
 _GOOD = (25, 135, 84)
@@ -131,14 +133,10 @@ def _assets_table(pdf: FPDF, assets: Sequence[Mapping[str, Any]]) -> None:
                     a["reserves"],
                     _safe(not_counted.normalize() if not_counted else 0),
                     a["customer_debt"],
-                    _percent(a["ratio"]),
+                    percent(a["ratio"]),
                     ", ".join(a["flags"]) or "covered",
                 ]
             )
-
-
-def _percent(ratio: str | None) -> str:
-    return "-" if ratio is None else f"{Decimal(ratio) * 100:.2f}%"
 
 
 def _ratio_chart(pdf: FPDF, assets: Sequence[Mapping[str, Any]]) -> None:
@@ -162,7 +160,7 @@ def _ratio_chart(pdf: FPDF, assets: Sequence[Mapping[str, Any]]) -> None:
         if ratio > 0:
             pdf.rect(left, y, ratio * scale, bar, style="F")
         pdf.set_xy(left + width + 2, y)
-        pdf.cell(25, bar, _percent(a["ratio"]))
+        pdf.cell(25, bar, percent(a["ratio"]))
     bottom = top + len(rated) * (bar + 2)
     pdf.set_draw_color(*_GRID)
     pdf.line(left + scale, top - 1, left + scale, bottom)

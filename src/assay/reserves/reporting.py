@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from assay.errors import Conflict, InvalidInput, NotFound
 from assay.platform.context import Context
@@ -35,7 +35,7 @@ from assay.reserves.chaindata import BalanceSource, CsvBalanceSource
 from assay.reserves.ownership import verify_addresses_file
 from assay.reserves.report_pdf import render_pdf
 from assay.reserves.rounds import RoundPublished
-from assay.reserves.service import PUBLISHED, round_folder
+from assay.reserves.service import PUBLISHED, delete_reserves, round_folder
 from assay.reserves.solvency import REPORT_FORMAT, Claim, Holding, RoundFigures, assess, summary
 from assay.reserves.store import AddressRow, BalanceRow, ReportRow, RoundRow
 from assay.settings import Settings
@@ -154,8 +154,7 @@ def import_reserves(
                 )
     session = ctx.session
     before = _counts(ctx, round_id)
-    session.execute(delete(AddressRow).where(AddressRow.round_id == round_id))
-    session.execute(delete(BalanceRow).where(BalanceRow.round_id == round_id))
+    delete_reserves(ctx, round_id)
     for number, result in enumerate(results, start=1):
         claim = result.claim
         session.add(
@@ -224,12 +223,6 @@ def balances_of(ctx: Context, round_id: str) -> list[BalanceRow]:
     """The round's reserve balances, in file order."""
     query = select(BalanceRow).where(BalanceRow.round_id == round_id).order_by(BalanceRow.line)
     return list(ctx.session.scalars(query))
-
-
-def forget_reserves(ctx: Context, round_id: str) -> None:
-    """Remove a round's reserves within the caller's unit of work (a discarded round's)."""
-    ctx.session.execute(delete(AddressRow).where(AddressRow.round_id == round_id))
-    ctx.session.execute(delete(BalanceRow).where(BalanceRow.round_id == round_id))
 
 
 # --- reports ------------------------------------------------------------------------------------

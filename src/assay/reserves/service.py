@@ -252,8 +252,7 @@ def discard_round(ctx: Context, round_id: str) -> None:
         )
     before = _view(row)
     # Its reserves go with it (not left to ON DELETE CASCADE: SQLite enforces it only when asked).
-    ctx.session.execute(delete(AddressRow).where(AddressRow.round_id == round_id))
-    ctx.session.execute(delete(BalanceRow).where(BalanceRow.round_id == round_id))
+    delete_reserves(ctx, round_id)
     ctx.session.delete(row)
     record(ctx, "reserves.round.discard", _ref(round_id), before=before)
     folder = round_folder(ctx.settings, round_id)
@@ -271,6 +270,12 @@ def discard_round(ctx: Context, round_id: str) -> None:
     with _TREES_LOCK:
         for key in [k for k in _TREES if k[0] == str(folder.resolve())]:
             del _TREES[key]
+
+
+def delete_reserves(ctx: Context, round_id: str) -> None:
+    """Remove a round's address claims and balances within the caller's unit of work."""
+    ctx.session.execute(delete(AddressRow).where(AddressRow.round_id == round_id))
+    ctx.session.execute(delete(BalanceRow).where(BalanceRow.round_id == round_id))
 
 
 def list_rounds(ctx: Context) -> list[RoundPublic]:

@@ -89,6 +89,11 @@ def text(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def percent(ratio: str | None) -> str:
+    """A report ratio (``"0.9700"``) as people read it (``97.00%``); ``-`` when nothing is owed."""
+    return "-" if ratio is None else f"{Decimal(ratio) * 100:.2f}%"
+
+
 def _address_key(network: str, address: str) -> tuple[str, str]:
     chain, normal, _, _ = balance_key(network, address, "", 0)
     return chain, normal

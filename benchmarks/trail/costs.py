@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ours
 
 from assay.platform.db import insert_rows
-from assay.platform.record import RecordedEvent, _sqlite_values, write_changes
+from assay.platform.record import RecordedEvent, _sqlite_row, write_changes
 from assay.trail import log, tlog
 from assay.trail.entry import _digest_json, entry_of, timestamp
 
@@ -67,7 +67,7 @@ def pure_parts(n: int, runs: int) -> list[Line]:
         return [ours.change(0, i) for i in range(n)]
 
     def audit(_: object) -> object:
-        return [_sqlite_values(change, 1) for change in changes]
+        return [_sqlite_row(change) for change in changes]
 
     def recorded(_: object) -> object:
         return [RecordedEvent(*change, i) for i, change in enumerate(changes)]
@@ -100,12 +100,15 @@ def sqlite_parts(directory: Path, n: int, runs: int) -> list[Line]:
     connection: Any = raw.driver_connection
     next_id = [1_000_000]
 
-    def rows() -> list[tuple[Any, ...]]:
+    def rows() -> list[list[Any]]:
         first = next_id[0]
         next_id[0] += n
-        return [_sqlite_values(change, first + i) for i, change in enumerate(changes)]
+        made = [_sqlite_row(change) for change in changes]
+        for event_id, row in enumerate(made, first):
+            row[0] = event_id
+        return made
 
-    def insert(audit: list[tuple[Any, ...]]) -> None:
+    def insert(audit: list[list[Any]]) -> None:
         cursor = connection.cursor()
         insert_rows(cursor, "audit_events", AUDIT_COLUMNS, audit)
         leaf_rows = [(row[0], row[0], entries[i]) for i, row in enumerate(audit)]

@@ -6,26 +6,25 @@ Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
 
-from assay.platform.record import Change, write_changes
+from assay.platform.context import Context
+from assay.platform.record import Change, PreparedChanges, prepare_changes, write_changes
 from assay.platform.roles import system_principal
 from assay.platform.runtime import Runtime
 from assay.platform.tables import AuditEvent
-from assay.trail import appender, rfc9162, service, store, tiles, tlog
+from assay.trail import appender, log, rfc9162, service, store, tiles, tlog
+from assay.trail.appender import AppendLock
 from assay.trail.entry import Entry, entry_for
 from assay.trail.errors import TrailTampered
 from tests.conftest import T0
-from tests.trail.conftest import add_changes
+from tests.trail.conftest import WriterProcess, add_changes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,13 +52,19 @@ def _verify(runtime: Runtime) -> None:
     assert report.ok, report.problems
 
 
+def _prepared(runtime: Runtime, changes: list[Change]) -> PreparedChanges:
+    return prepare_changes(runtime.db.engine.dialect, runtime.record_hooks, changes)
+
+
+@pytest.mark.parametrize("prepared", [False, True], ids=["as-given", "prepared"])
 def test_a_batch_of_changes_lands_as_that_many_events_and_leaves_in_order(
-    runtime: Runtime,
+    runtime: Runtime, prepared: bool
 ) -> None:
     before = _size(runtime)
     changes = [_change(n) for n in range(300)]  # more than one multi-row insert's worth
     with runtime.db.uow() as uow:
-        events = write_changes(runtime.context(uow), changes)
+        given = _prepared(runtime, changes) if prepared else changes
+        events = write_changes(runtime.context(uow), given)
         uow.commit()
     ids = [e.id for e in events]
     assert ids == list(range(ids[0], ids[0] + 300))  # gap-free, in the order given
@@ -95,11 +100,15 @@ def test_a_batch_of_changes_lands_as_that_many_events_and_leaves_in_order(
     _verify(runtime)
 
 
-def test_audit_rows_are_stored_exactly_as_a_plain_insert_stores_them(runtime: Runtime) -> None:
+@pytest.mark.parametrize("prepared", [False, True], ids=["as-given", "prepared"])
+def test_audit_rows_are_stored_exactly_as_a_plain_insert_stores_them(
+    runtime: Runtime, prepared: bool
+) -> None:
     changes = [_change(n, actor='cli:Zoë "quoted" \\ \u2028') for n in range(5)]
     columns = ("at", "actor", "action", "object_type", "object_id", "before", "after")
     with runtime.db.uow() as uow:
-        ours = [e.id for e in write_changes(runtime.context(uow), changes)]
+        given = _prepared(runtime, changes) if prepared else changes
+        ours = [e.id for e in write_changes(runtime.context(uow), given)]
         plain = uow.session.scalars(
             insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True),
             [{name: getattr(c, name) for name in columns} for c in changes],
@@ -154,6 +163,101 @@ def test_concurrent_calls_each_get_contiguous_leaves_in_their_own_order(runtime:
     for indexes, ids in answers:
         assert indexes == list(range(indexes[0], indexes[0] + 7))  # one call, one run of leaves
         assert [object_ids[i] for i in indexes] == ids
+    _verify(runtime)
+
+
+def test_changes_prepared_for_other_hooks_are_still_appended_in_full(runtime: Runtime) -> None:
+    start = _size(runtime)
+    changes = [_change(n) for n in range(3)]
+    for_none = prepare_changes(runtime.db.engine.dialect, (), changes)  # no hook prepared
+    with runtime.db.uow() as uow:
+        write_changes(runtime.context(uow), for_none)  # the trail's hook does its own work
+        uow.commit()
+    assert _size(runtime) == start + 3
+    _verify(runtime)
+
+
+def test_prepared_changes_join_only_those_prepared_alike(runtime: Runtime) -> None:
+    first = _prepared(runtime, [_change(0)])
+    first.extend(_prepared(runtime, [_change(1), _change(2)]))
+    assert [c.object_id for c in first.changes] == ["item-0", "item-1", "item-2"]
+    assert all(len(ready) == 3 for ready in first.ready if ready is not None)
+    other = prepare_changes(runtime.db.engine.dialect, (), [_change(3)])
+    with pytest.raises(ValueError, match="other hooks"):
+        first.extend(other)
+    assert len(first) == 3  # nothing half-joined
+
+
+def test_a_hook_that_prepares_a_list_of_another_length_is_named(runtime: Runtime) -> None:
+    class Short:
+        def prepare(self, changes: Sequence[Change]) -> list[object]:
+            return [None] * (len(changes) - 1)
+
+        def __call__(self, *_: object) -> None:
+            raise AssertionError("never called")
+
+    with pytest.raises(ValueError, match=r"record hook .*Short.* prepared 1 of 2"):
+        prepare_changes(runtime.db.engine.dialect, (Short(),), [_change(0), _change(1)])
+
+
+def test_entries_prepared_for_other_events_are_refused_and_nothing_stored(
+    runtime: Runtime,
+) -> None:
+    add_changes(runtime, 2)
+    start = _size(runtime)
+    with runtime.db.uow() as uow:
+        unhooked = Context(uow, runtime.clock, runtime.settings)  # the events alone, no leaves
+        events = write_changes(unhooked, [_change(5)])
+        with pytest.raises(ValueError, match="0 prepared entries for 1 events"):
+            log.append(uow.session, events, [])
+    assert _size(runtime) == start
+    _verify(runtime)
+
+
+def test_the_file_lock_lets_one_holder_in_at_a_time(tmp_path: Path) -> None:
+    database = str(tmp_path / "assay.db")
+    first, second = AppendLock.beside(database, "sqlite"), AppendLock.beside(database, "sqlite")
+    assert first.path == tmp_path / "assay.db-trail.lock"
+    try:
+        assert first.try_acquire()
+        assert not second.try_acquire()  # another descriptor: as another process would be
+        first.release()
+        assert second.try_acquire()
+        assert not first.try_acquire()
+    finally:
+        first.close()
+        second.close()
+    for url_database, backend in (
+        (database, "postgresql"),
+        (":memory:", "sqlite"),
+        (None, "sqlite"),
+    ):
+        nothing = AppendLock.beside(url_database, backend)
+        assert nothing.path is None
+        assert nothing.try_acquire()
+        assert not nothing.acquire()
+
+
+def test_an_appender_waits_while_another_holds_the_log_then_writes_everything(
+    runtime: Runtime,
+) -> None:
+    add_changes(runtime, 1)
+    start = _size(runtime)
+    other = AppendLock.beside(runtime.db.engine.url.database, runtime.db.backend)
+    writer = appender.appender(runtime)
+    with runtime.db.uow() as holder:
+        log.lock(holder.session)  # another process's append, in progress
+        assert other.try_acquire()
+        tickets = [writer.submit([_change(n)]) for n in range(20)]
+        with pytest.raises(TimeoutError):
+            tickets[-1].result(timeout=0.5)
+        assert _size(runtime) == start
+        holder.commit()
+        other.release()
+    other.close()
+    indexes = [ticket.result(timeout=30)[0] for ticket in tickets]
+    assert sorted(indexes) == list(range(start, start + 20))
+    appender.close(runtime)
     _verify(runtime)
 
 
@@ -270,52 +374,20 @@ def test_a_head_changed_behind_the_appenders_back_is_refused(runtime: Runtime) -
         add_changes(runtime, 1)
 
 
-def _writer(runtime: Runtime, run_id: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
-    env |= {
-        "ASSAY_DATABASE_URL": runtime.settings.effective_database_url,
-        "ASSAY_DATA_DIR": str(runtime.settings.data_dir),
-        "ASSAY_TRAIL_CHECKPOINT_EVERY": "40",
-        "PYTHONPATH": str(REPO),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.trail.writer", run_id, "8"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-
-
 def test_two_processes_appending_at_once_make_one_verifiable_log(runtime: Runtime) -> None:
+    """Two processes' appenders take turns; one killed mid-write does not stop the other."""
     service.keystore(runtime.settings).signer()  # one key, not one per process
     start = _size(runtime)
-    processes = [_writer(runtime, name) for name in ("a", "b")]
-    acknowledged: dict[str, list[tuple[int, str]]] = {"a": [], "b": []}
-
-    def read(name: str, process: subprocess.Popen[str]) -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            index, object_id = line.split()
-            acknowledged[name].append((int(index), object_id))
-
-    readers = [
-        threading.Thread(target=read, args=(name, p))
-        for name, p in zip(acknowledged, processes, strict=True)
-    ]
-    for reader in readers:
-        reader.start()
-    deadline = time.monotonic() + 60
-    while min(len(a) for a in acknowledged.values()) < 300 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    for process in processes:
-        os.kill(process.pid, signal.SIGKILL)
-        process.wait()
-    for reader in readers:
-        reader.join()
-    for process in processes:
-        assert process.stdout is not None
-        process.stdout.close()
+    first, second = (WriterProcess(runtime, name, 8, checkpoint_every=40) for name in "ab")
+    try:
+        first.wait_for(300)
+        second.wait_for(300)
+    finally:
+        acknowledged = {"a": first.kill()}
+    try:
+        second.wait_for(len(second.acknowledged) + 300)  # the dead one held no lock
+    finally:
+        acknowledged["b"] = second.kill()
     assert all(acknowledged.values()), "a writer acknowledged nothing"
     both = [pair for pairs in acknowledged.values() for pair in pairs]
     assert len({index for index, _ in both}) == len(both)  # no leaf given to two changes
@@ -334,3 +406,6 @@ def test_two_processes_appending_at_once_make_one_verifiable_log(runtime: Runtim
     for index, object_id in both:
         assert leaves[index][1] == object_id
     _verify(runtime)
+    if runtime.db.backend == "sqlite":  # the appenders queued on the file lock beside it
+        database = Path(runtime.db.engine.url.database or "")
+        assert database.with_name(database.name + "-trail.lock").is_file()

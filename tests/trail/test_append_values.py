@@ -73,7 +73,7 @@ def test_sqlite_audit_values_are_what_the_column_types_give(
 ) -> None:
     change = Change(at, actor, "test.change", "item", object_id, before, after)
     dialect = sqlite.dialect()
-    assert record._sqlite_values(change, 7) == (7, *record._audit_values(change, dialect))
+    assert record._sqlite_row(change) == [None, *record._audit_values(change, dialect)]
 
 
 @pytest.mark.parametrize(

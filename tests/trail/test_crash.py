@@ -6,58 +6,23 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
-
 from sqlalchemy import select
 
 from assay.platform.roles import system_principal
 from assay.platform.runtime import Runtime
 from assay.trail import service, store
 from assay.trail.entry import Entry
+from tests.trail.conftest import WriterProcess
 
 ROUNDS = 6
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _kill_during_load(runtime: Runtime, run_id: str) -> list[tuple[int, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_")}
-    env |= {
-        "ASSAY_DATABASE_URL": runtime.settings.effective_database_url,
-        "ASSAY_DATA_DIR": str(runtime.settings.data_dir),
-        "ASSAY_TRAIL_CHECKPOINT_EVERY": "50",
-        "PYTHONPATH": str(REPO),
-    }
-    writer = subprocess.Popen(
-        [sys.executable, "-m", "tests.trail.writer", run_id, "16"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=REPO,
-    )
-    acknowledged: list[tuple[int, str]] = []
-
-    def read() -> None:
-        assert writer.stdout is not None
-        for line in writer.stdout:
-            index, object_id = line.split()
-            acknowledged.append((int(index), object_id))
-
-    reader = threading.Thread(target=read)
-    reader.start()
-    deadline = time.monotonic() + 30
-    while len(acknowledged) < 150 and time.monotonic() < deadline:  # well into the load
-        time.sleep(0.05)
-    os.kill(writer.pid, signal.SIGKILL)
-    writer.wait()
-    reader.join()
-    assert writer.stdout is not None
-    writer.stdout.close()
+    writer = WriterProcess(runtime, run_id, 16)
+    try:
+        writer.wait_for(150, seconds=30)  # well into the load
+    finally:
+        acknowledged = writer.kill()
     assert acknowledged, "the writer acknowledged nothing before it was killed"
     return acknowledged
 

@@ -4,8 +4,11 @@
 transaction as the change itself, so a change and its record are committed together or not at all.
 Capabilities may hook in (``Capability.record_hook``): the trail appends every event to its
 Merkle log in that same transaction, which makes the record tamper-evident. ``write_changes`` is
-the batch form used by the trail's group-commit appender. Never pass secrets (password hashes,
-token values) in before/after. Call ``record`` after the change's own writes.
+the batch form used by the trail's group-commit appender, which first hands its batch to
+``prepare_changes``: the part of recording that needs no transaction (each audit row's values,
+each hook's own per-change work) is done before the database's write lock is taken, so that
+several processes appending at once hold that lock only for what needs it. Never pass secrets
+(password hashes, token values) in before/after. Call ``record`` after the change's own writes.
 
 Event ids come from the database. On PostgreSQL one ``INSERT ... RETURNING`` per 1,000 rows
 returns them in order; SQLite cannot order ``RETURNING`` over many rows, so there the first row
@@ -23,11 +26,11 @@ import json
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
 
 from sqlalchemy import Connection, Dialect, func, insert, select
 
-from assay.platform.context import Context
+from assay.platform.context import Context, RecordHook
 from assay.platform.db import insert_rows
 from assay.platform.tables import AuditEvent
 
@@ -96,17 +99,111 @@ def record(
     return write_changes(ctx, [change])[0]
 
 
-def write_changes(ctx: Context, changes: Sequence[Change]) -> list[RecordedEvent]:
-    """Store ``changes`` as audit events in the context's transaction and run the record hooks."""
+@runtime_checkable
+class PreparingHook(Protocol):
+    """A record hook that can do its per-change work before the recording transaction.
+
+    ``prepare(changes)`` runs outside any transaction and returns a list with one item per
+    change; the hook is then called with that list as a third argument. Called with two, it
+    does all its work itself.
+    """
+
+    def prepare(self, changes: Sequence[Change]) -> list[Any]:
+        """This hook's work on ``changes`` that needs no database (ids are not known yet)."""
+
+    def __call__(
+        self, ctx: Context, events: Sequence[RecordedEvent], prepared: list[Any] | None = None
+    ) -> Any:
+        """Do the hook's work on ``events`` in the recording transaction."""
+
+
+class PreparedChanges:
+    """Changes with what can be done before their transaction already done.
+
+    The audit rows' values (on SQLite with the column types' own JSON, the product's engine)
+    and what each :class:`PreparingHook` prepared, for the hooks it was prepared for. Built by
+    :func:`prepare_changes`; written by :func:`write_changes` like the changes themselves.
+    """
+
+    __slots__ = ("changes", "hooks", "ready", "rows")
+
+    def __init__(
+        self,
+        changes: list[Change],
+        rows: list[list[Any]] | None,
+        hooks: tuple[RecordHook, ...],
+        ready: tuple[list[Any] | None, ...],
+    ) -> None:
+        self.changes = changes
+        self.rows = rows  # [None, at, actor, ...] per change: the id is set when known
+        self.hooks = hooks
+        self.ready = ready  # per hook, what it prepared (None: nothing)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def extend(self, more: PreparedChanges) -> None:
+        """Append ``more`` (prepared for the same database and hooks) to these changes."""
+        if more.hooks != self.hooks or (more.rows is None) != (self.rows is None):
+            raise ValueError("prepared changes for other hooks or another database")
+        self.changes.extend(more.changes)
+        if self.rows is not None and more.rows is not None:
+            self.rows.extend(more.rows)
+        for mine, theirs in zip(self.ready, more.ready, strict=True):
+            if mine is not None and theirs is not None:
+                mine.extend(theirs)
+
+
+def prepare_changes(
+    dialect: Dialect, hooks: tuple[RecordHook, ...], changes: Sequence[Change]
+) -> PreparedChanges:
+    """Do the part of recording ``changes`` that needs no transaction, for ``dialect``.
+
+    Raises:
+        ValueError: a change's time is naive (it must be UTC), or a hook prepared a list of
+            another length.
+    """
+    rows = None
+    if dialect.name == "sqlite" and getattr(dialect, "_json_serializer", None) is None:
+        rows = [_sqlite_row(change) for change in changes]
+    else:
+        for change in changes:
+            _check_utc(change.at)
+    ready: list[list[Any] | None] = []
+    for hook in hooks:
+        done = hook.prepare(changes) if isinstance(hook, PreparingHook) else None
+        if done is not None and len(done) != len(changes):
+            raise ValueError(f"record hook {hook!r} prepared {len(done)} of {len(changes)}")
+        ready.append(done)
+    return PreparedChanges(list(changes), rows, hooks, tuple(ready))
+
+
+def write_changes(ctx: Context, changes: Sequence[Change] | PreparedChanges) -> list[RecordedEvent]:
+    """Store ``changes`` as audit events in the context's transaction and run the record hooks.
+
+    ``changes`` may have been through :func:`prepare_changes`: then only what needs the
+    transaction is done here.
+    """
     if not changes:
         return []
+    prepared = changes if isinstance(changes, PreparedChanges) else None
+    plain = prepared.changes if prepared is not None else cast("Sequence[Change]", changes)
     ctx.session.flush()
-    ids = _insert_events(ctx.session.connection(), changes)
-    events = [
-        RecordedEvent(*change, event_id) for change, event_id in zip(changes, ids, strict=True)
-    ]
-    for hook in ctx.record_hooks:
-        hook(ctx, events)
+    connection = ctx.session.connection()
+    if prepared is not None and prepared.rows is not None and connection.dialect.name == "sqlite":
+        ids: Sequence[int] = _insert_sqlite_rows(connection, prepared.rows)
+    else:
+        ids = _insert_events(connection, plain)
+    events = [RecordedEvent(*change, event_id) for change, event_id in zip(plain, ids, strict=True)]
+    ready: tuple[list[Any] | None, ...] = ()
+    if prepared is not None and prepared.hooks == ctx.record_hooks:
+        ready = prepared.ready
+    for position, hook in enumerate(ctx.record_hooks):
+        done = ready[position] if ready else None
+        if done is None:
+            hook(ctx, events)
+        else:  # only a PreparingHook prepared something
+            cast("PreparingHook", hook)(ctx, events, done)
     return events
 
 
@@ -152,20 +249,25 @@ _UTC = dt.UTC
 _SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
 
 
-def _sqlite_values(change: Change, event_id: int | None) -> tuple[Any, ...]:
-    """The change's audit-event row, as SQLAlchemy's column types hand it to sqlite3.
+def _check_utc(at: dt.datetime) -> dt.datetime:
+    """``at`` in UTC; ValueError when it is naive."""
+    if at.tzinfo is not _UTC:
+        if at.tzinfo is None:
+            raise ValueError(f"naive datetime {at!r} given where UTC time is required")
+        at = at.astimezone(_UTC)
+    return at
+
+
+def _sqlite_row(change: Change) -> list[Any]:
+    """The change's audit-event row, as SQLAlchemy's column types hand it to sqlite3, id None.
 
     ``at``: ``UTCDateTime`` makes it naive UTC and SQLite's ``DATETIME`` writes
     ``YYYY-MM-DD HH:MM:SS.ffffff``; the states: ``json.dumps``, ``null`` for None (the JSON type
     stores None as JSON). A test compares the stored rows with a plain Core insert's.
     """
-    at = change.at
-    if at.tzinfo is not _UTC:
-        if at.tzinfo is None:
-            raise ValueError(f"naive datetime {at!r} given where UTC time is required")
-        at = at.astimezone(_UTC)
-    return (
-        event_id,
+    at = _check_utc(change.at)
+    return [
+        None,
         _SQLITE_DATETIME
         % (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond),
         change.actor,
@@ -174,7 +276,7 @@ def _sqlite_values(change: Change, event_id: int | None) -> tuple[Any, ...]:
         change.object_id,
         _dumps(change.before),
         _dumps(change.after),
-    )
+    ]
 
 
 _COLUMNS = ("at", "actor", "action", "object_type", "object_id", "before", "after")
@@ -239,26 +341,34 @@ def _insert_events(connection: Connection, changes: Sequence[Change]) -> Sequenc
         ]
         query = insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True)
         return list(connection.execute(query, rows).scalars())
-    # SQLite: the first insert (its id NULL) takes the database's write lock and the next rowid
-    # (one more than the largest); nobody else can insert until we commit, so the others follow.
+    # SQLite cannot order RETURNING over many rows: see _insert_sqlite_rows.
     if getattr(dialect, "_json_serializer", None) is None:  # the types' own serialiser: json.dumps
-        row = _sqlite_values
+        values = [_sqlite_row(change) for change in changes]
     else:
+        values = [[None, *_audit_values(change, dialect)] for change in changes]
+    return _insert_sqlite_rows(connection, values)
 
-        def row(change: Change, event_id: int | None) -> tuple[Any, ...]:
-            return (event_id, *_audit_values(change, dialect))
 
-    names = ("id", *_quoted(dialect))
+def _insert_sqlite_rows(connection: Connection, rows: list[list[Any]]) -> range:
+    """Insert SQLite audit rows (``[None, at, actor, ...]``) in order; their ids, set in place.
+
+    The first insert (its id NULL) takes the database's write lock and the next rowid (one more
+    than the largest); nobody else can insert until we commit, so the others follow it.
+    """
+    names = ("id", *_quoted(connection.dialect))
     table = AuditEvent.__tablename__
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        insert_rows(cursor, table, names, [row(changes[0], None)])
+        rows[0][0] = None
+        insert_rows(cursor, table, names, rows[:1])
         first = int(cursor.lastrowid)
-        rest = [row(change, event_id) for event_id, change in enumerate(changes[1:], first + 1)]
-        insert_rows(cursor, table, names, rest)
+        rows[0][0] = first
+        for event_id, row in enumerate(rows[1:], first + 1):
+            row[0] = event_id
+        insert_rows(cursor, table, names, rows[1:])
     finally:
         cursor.close()
-    return range(first, first + len(changes))
+    return range(first, first + len(rows))
 
 
 @dataclass(frozen=True)

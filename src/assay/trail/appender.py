@@ -6,10 +6,21 @@ queued since its last commit (up to ``max_batch`` changes), writes it all in one
 and wakes every writer in it. With many writers this turns one fsync per entry into one per batch.
 
 The hand-off is a queue and a bare lock per call, the cheapest wake CPython has. The thread
-never sleeps: it blocks on the queue when it is empty, drains it whole, writes, and drains it
-again before committing, so that writers who queued while it wrote share the same fsync. (Each
-change's audit row and entry are built by the thread itself: measured, that beats building them
-in the 64 writers' threads, where the same work costs more and contends for the GIL.)
+never sleeps: it blocks on the queue when it is empty and drains it whole. (Each change's audit
+row and entry are built by the thread itself: measured, that beats building them in the 64
+writers' threads, where the same work costs more and contends for the GIL.)
+
+Several processes (``assay serve --workers N``) each have their own appender on the same log,
+and only one can write at a time: SQLite has one write lock, and the log's head is locked in
+every append on either database. So a batch is taken in two steps. First, with no lock, the
+thread does all the work that does not depend on the log's position (``prepare_changes``: the
+audit rows' values, each entry's bytes but for its event id), about half of it. Then it takes
+the log for what remains: ids, leaf hashes, tree, inserts, commit. On SQLite a file lock beside
+the database (``<database>-trail.lock``) queues the processes' appenders: the kernel hands it
+straight to the next one, where SQLite's own busy handler would sleep and poll. While one
+process holds it, the others prepare their next batches, one on each core. When nobody else
+waits, the thread also drains what queued while it was writing into the same transaction, so
+that writers woken by the previous commit share this fsync instead of waiting for the next.
 
 A batch that fails before its commit is written again one call at a time, so that a change that
 cannot be stored fails its own writer only.
@@ -17,15 +28,18 @@ cannot be stored fails its own writer only.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import queue
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import Connection
 
 from assay.errors import AssayError
 from assay.platform.db import UnitOfWork
-from assay.platform.record import Change, write_changes
+from assay.platform.record import Change, PreparedChanges, prepare_changes, write_changes
 from assay.platform.runtime import Runtime
 from assay.trail import log
 
@@ -63,6 +77,56 @@ class Ticket:
         self._done.release()
 
 
+class AppendLock:
+    """The appenders' queue across processes: a file lock beside a SQLite database.
+
+    On other databases (and SQLite in memory) it does nothing: PostgreSQL's row lock on the
+    log's head already wakes the next appender as soon as the holder commits.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @classmethod
+    def beside(cls, database: str | None, backend: str) -> AppendLock:
+        """The lock for a database file (``<database>-trail.lock``), or none."""
+        if backend != "sqlite" or not database or database == ":memory:":
+            return cls(None)
+        return cls(Path(database).with_name(Path(database).name + "-trail.lock"))
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it; whether it was taken (always, with no file)."""
+        if self.path is None:
+            return True
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def acquire(self) -> bool:
+        """Take the lock, waiting for whoever holds it; whether anyone did."""
+        if self.try_acquire():
+            return False
+        assert self._fd is not None  # noqa: S101 - try_acquire opened it
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return True
+
+    def release(self) -> None:
+        """Let the next appender in (nothing if not held)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Release and close the lock file (it is opened again when next needed)."""
+        if self._fd is not None:
+            os.close(self._fd)  # closing the last descriptor releases the lock too
+            self._fd = None
+
+
 class Appender:
     """The group-commit writer of one runtime."""
 
@@ -75,6 +139,7 @@ class Appender:
         self._stopping = False  # the thread has seen close()'s end marker
         self._uow: UnitOfWork | None = None  # the thread's, kept from batch to batch
         self._connection: Connection | None = None  # the unit of work's, kept likewise
+        self._lock = AppendLock.beside(runtime.db.engine.url.database, runtime.db.backend)
         self._thread = threading.Thread(target=self._run, name="trail-appender", daemon=True)
         self._thread.start()
 
@@ -119,13 +184,14 @@ class Appender:
             self._let_go()
 
     def _let_go(self) -> None:
-        """Roll back what is not committed and give the connection back."""
+        """Roll back what is not committed, give the connection back, close the lock file."""
         if self._uow is not None:
             self._uow.__exit__(None, None, None)
             self._uow = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+        self._lock.close()
 
     def _serve(self) -> None:
         while not self._stopping:
@@ -163,17 +229,22 @@ class Appender:
                 self._connection = self._connection or self.runtime.db.connect()
                 self._uow = self.runtime.db.uow(self._connection).__enter__()
             uow = self._uow
+            dialect, hooks = uow.session.get_bind().dialect, self.runtime.record_hooks
+            ready = prepare_changes(dialect, hooks, self._changes(batch))  # before the lock
+            waited = self._lock.acquire() if alone else self._take_lock(batch, ready)
             while written < len(batch):
-                changes = [change for ticket in batch[written:] for change in ticket.changes]
-                write_changes(self.runtime.context(uow), changes)
-                written, count = len(batch), count + len(changes)
-                if not alone:
+                if written:  # drained while writing: prepared now, under the lock
+                    ready = prepare_changes(dialect, hooks, self._changes(batch[written:]))
+                write_changes(self.runtime.context(uow), ready)
+                written, count = len(batch), count + len(ready)
+                if not (alone or waited):
                     self._drain(batch, count)
             first = log.size(uow.session) - count
             committing = True
             uow.commit()
+            self._lock.release()
         except Exception as exc:  # noqa: BLE001 - every writer of the batch must hear of it
-            self._let_go()  # the next transaction has a fresh session and connection
+            self._let_go()  # rolled back, lock let go; the next batch has a fresh connection
             if committing or len(batch) == 1:  # a failed commit may have happened: no retry
                 for ticket in batch:
                     ticket._resolve(-1, exc)
@@ -184,6 +255,29 @@ class Appender:
         for ticket in batch:
             ticket._resolve(first, None)
             first += len(ticket.changes)
+
+    def _take_lock(self, batch: list[Ticket], ready: PreparedChanges) -> bool:
+        """Take the log's lock; whether another process held it.
+
+        While it does, what queues meanwhile is added to ``batch`` and prepared (``ready``), so
+        that the wait for the lock is spent on work the lock is not needed for.
+        """
+        if self._lock.try_acquire():
+            return False
+        dialect, hooks = self.runtime.db.engine.dialect, self.runtime.record_hooks
+        while True:
+            done = len(batch)
+            self._drain(batch, len(ready))
+            if len(batch) == done:  # nothing new to prepare: wait
+                self._lock.acquire()
+                return True
+            ready.extend(prepare_changes(dialect, hooks, self._changes(batch[done:])))
+            if self._lock.try_acquire():
+                return True
+
+    @staticmethod
+    def _changes(tickets: Sequence[Ticket]) -> list[Change]:
+        return [change for ticket in tickets for change in ticket.changes]
 
 
 def appender(runtime: Runtime) -> Appender:

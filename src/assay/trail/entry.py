@@ -191,12 +191,8 @@ def _digest_json(state: Mapping[str, Any] | None) -> str:
     return '"sha256:' + _sha256(_canonical_text(state).encode("utf-8")).hexdigest() + '"'
 
 
-class Recorded(Protocol):
-    """What an entry is made of: a recorded change (``assay.platform.record.RecordedEvent``)."""
-
-    @property
-    def id(self) -> int:
-        """The audit event's id."""
+class Change(Protocol):
+    """What an entry is made of, but its event id (``assay.platform.record.Change``)."""
 
     @property
     def at(self) -> dt.datetime:
@@ -227,20 +223,39 @@ class Recorded(Protocol):
         """The state after."""
 
 
-def entry_of(event: Recorded) -> bytes:
-    """The entry bytes of a recorded change: the append path's call, once per change.
+class Recorded(Change, Protocol):
+    """A change once recorded (``assay.platform.record.RecordedEvent``): it has its event id."""
 
-    The layout of :meth:`Entry.to_bytes`, with the parts that never need escaping (the
-    timestamp: digits and ``-:.TZ``; the digests: ``sha256:`` and hex) written as they are.
+    @property
+    def id(self) -> int:
+        """The audit event's id."""
+
+
+def entry_of(event: Recorded) -> bytes:
+    """The entry bytes of a recorded change: the append path's call, once per change."""
+    head, tail = entry_parts(event)
+    return b"%s%d%s" % (head, event.id, tail)
+
+
+def entry_parts(change: Change) -> tuple[bytes, bytes]:
+    """The entry bytes of a change before and after its event id, which is not known yet.
+
+    ``head + b"%d" % event_id + tail`` is the entry (:func:`entry_of`). The group commit builds
+    these before it takes the database's write lock, which the id needs. The layout of
+    :meth:`Entry.to_bytes`, with the parts that never need escaping (the timestamp: digits and
+    ``-:.TZ``; the digests: ``sha256:`` and hex) written as they are.
     """
     quote = encode_basestring
-    return (
-        f'{{"action":{quote(event.action)},"actor":{quote(event.actor)},'
-        f'"after":{_digest_json(event.after)},"at":"{timestamp(event.at)}",'
-        f'"before":{_digest_json(event.before)},"event":{event.id:d},'
-        f'"object":{{"id":{quote(event.object_id)},"type":{quote(event.object_type)}}},'
+    head = (
+        f'{{"action":{quote(change.action)},"actor":{quote(change.actor)},'
+        f'"after":{_digest_json(change.after)},"at":"{timestamp(change.at)}",'
+        f'"before":{_digest_json(change.before)},"event":'
+    )
+    tail = (
+        f',"object":{{"id":{quote(change.object_id)},"type":{quote(change.object_type)}}},'
         f'"v":{ENTRY_VERSION}}}'
-    ).encode()
+    )
+    return head.encode(), tail.encode()
 
 
 class _Fields(NamedTuple):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session
 from assay.errors import InvalidInput, NotFound
 from assay.platform.clock import Clock
 from assay.platform.context import Context, RecordHook
-from assay.platform.record import ObjectRef, RecordedEvent, record
+from assay.platform.record import Change, ObjectRef, RecordedEvent, record
 from assay.platform.schemas import event_public
 from assay.platform.tables import AuditEvent
 from assay.settings import Settings
 from assay.trail import log, permissions, store, tiles, tlog
 from assay.trail.checkpoint import Checkpoint, sign_checkpoint
+from assay.trail.entry import entry_parts
 from assay.trail.errors import TrailTampered
 from assay.trail.keys import FileKeyStore
 from assay.trail.rfc9162 import leaf_hash
@@ -58,15 +59,32 @@ def tile_cache(settings: Settings) -> TileCache:
     return _CACHES.setdefault(settings.effective_database_url, TileCache())
 
 
-def record_hook(_settings: Settings) -> RecordHook:
-    """The hook the platform calls with every batch of recorded events: append, maybe sign."""
+class AppendToTrail:
+    """The hook the platform calls with every batch of recorded events: append, maybe sign.
 
-    def append_to_trail(ctx: Context, events: list[RecordedEvent]) -> None:
-        head = log.append(ctx.session, events)
+    A preparing hook (``record.PreparingHook``): the group commit has the entries' bytes built
+    before it takes the write lock.
+    """
+
+    def prepare(self, changes: Sequence[Change]) -> list[tuple[bytes, bytes]]:
+        """Each change's entry bytes but for its event id (``entry.entry_parts``)."""
+        return [entry_parts(change) for change in changes]
+
+    def __call__(
+        self,
+        ctx: Context,
+        events: Sequence[RecordedEvent],
+        prepared: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
+        """Append ``events`` to the log; sign the head when enough entries are unsigned."""
+        head = log.append(ctx.session, events, prepared)
         if head.size - head.checkpoint_size >= ctx.settings.trail_checkpoint_every:
             _sign_head(ctx.session, ctx.settings, ctx.clock, head)
 
-    return append_to_trail  # type: ignore[return-value]
+
+def record_hook(_settings: Settings) -> RecordHook:
+    """The trail's record hook (:class:`AppendToTrail`)."""
+    return AppendToTrail()
 
 
 def _sign(session: Session, settings: Settings, clock: Clock) -> TrailCheckpoint:

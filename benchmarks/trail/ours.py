@@ -15,10 +15,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select, text
-from timing import Latency, Throughput, run_writers, time_each, timed
+from timing import Latency, Throughput, run_writer_processes, run_writers, time_each, timed
 
 from assay.platform import migrate
 from assay.platform.record import Change, write_changes
@@ -86,33 +86,66 @@ def _check_log(runtime: Runtime, acknowledged: Sequence[int], before: int) -> st
     return f"{len(acknowledged)} acknowledged = log growth; verify_log ok over {report.size}"
 
 
+def _appending(
+    writer_of: appender.Appender, in_flight: int, first_writer: int, acknowledged: list[int]
+) -> Callable[[int, int], int]:
+    """A writer thread's work: append one change and wait, or ``in_flight`` in one call."""
+
+    def work(writer: int, round_: int) -> int:
+        number = first_writer + writer
+        if in_flight == 1:
+            acknowledged.append(writer_of.append(change(number, round_)))
+            return 1
+        batch = [change(number, round_ * in_flight + k) for k in range(in_flight)]
+        acknowledged.extend(writer_of.append_many(batch))
+        return in_flight
+
+    return work
+
+
 def durable_appends(
-    directory: Path, writers: int, seconds: float, in_flight: int
+    directory: Path, writers: int, seconds: float, in_flight: int, *, processes: int = 1
 ) -> tuple[Throughput, str]:
     """Durable appends/s through the group-commit appender, ``writers`` threads at once.
 
     With ``in_flight == 1`` each writer appends one change and waits until it is durable before
     the next (a request that records one change); otherwise each call appends ``in_flight``
-    changes and waits for all of them.
+    changes and waits for all of them. With ``processes > 1`` the writers are spread over that
+    many processes, each with its own runtime and appender on the same database, as
+    ``assay serve --workers`` runs.
     """
     runtime = open_runtime(directory)
-    writer_of = appender.appender(runtime)
-    writer_of.append(change(-1, 0))  # creates the signing key and warms the engine
+    appender.appender(runtime).append(change(-1, 0))  # creates the signing key, warms the engine
     with runtime.db.uow() as uow:
         before = store.head(uow.session).size
-    acknowledged: list[list[int]] = [[] for _ in range(writers)]
+    acknowledged: list[int] = []
+    if processes == 1:
+        work = _appending(appender.appender(runtime), in_flight, 0, acknowledged)
+        result = run_writers(writers, seconds, work)
+    else:
+        appender.close(runtime)
+        runtime.db.dispose()  # nothing open across the fork
+        if writers % processes:
+            raise ValueError(f"{writers} writers do not divide among {processes} processes")
+        threads = writers // processes
 
-    def work(writer: int, round_: int) -> int:
-        if in_flight == 1:
-            acknowledged[writer].append(writer_of.append(change(writer, round_)))
-            return 1
-        batch = [change(writer, round_ * in_flight + k) for k in range(in_flight)]
-        acknowledged[writer].extend(writer_of.append_many(batch))
-        return in_flight
+        def setup(number: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
+            mine = open_runtime(directory)
+            writer_of = appender.appender(mine)
+            warm = writer_of.append(change(-2 - number, 0))  # untimed, like the parent's
+            done: list[int] = [warm]
 
-    result = run_writers(writers, seconds, work)
+            def finish() -> list[int]:
+                appender.close(mine)
+                mine.db.dispose()
+                return done
+
+            return _appending(writer_of, in_flight, number * threads, done), finish
+
+        result, answers = run_writer_processes(processes, threads, seconds, setup)
+        acknowledged = [i for answer in answers for i in cast("list[int]", answer)]
     appender.close(runtime)
-    check = _check_log(runtime, [i for got in acknowledged for i in got], before)
+    check = _check_log(runtime, acknowledged, before)
     runtime.db.dispose()
     return result, check
 

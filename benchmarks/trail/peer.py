@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymerkle import InmemoryTree, SqliteTree, verify_consistency, verify_inclusion
-from timing import Latency, Throughput, run_writers, time_each, timed
+from timing import Latency, Throughput, run_writer_processes, run_writers, time_each, timed
 
 
 def open_sqlite(directory: Path) -> SqliteTree:
@@ -41,25 +41,49 @@ def durable_appends(
     seconds: float,
     in_flight: int,
     payloads: Callable[[int], bytes],
+    *,
+    processes: int = 1,
 ) -> tuple[Throughput, str]:
     """Durable appends/s on pymerkle's SQLite backend, ``writers`` threads at once.
 
     ``in_flight == 1``: each writer calls ``append_entry`` (its own transaction). Otherwise each
-    writer calls ``append_entries`` with ``in_flight`` entries (one transaction per call).
+    writer calls ``append_entries`` with ``in_flight`` entries (one transaction per call). With
+    ``processes > 1`` the writers are spread over that many processes, each with its own
+    ``SqliteTree`` on the same file (SQLite's write lock takes them in turn).
     """
     tree = open_sqlite(directory)
     before = tree.get_size()
     stride = 1 << 32
 
-    def work(writer: int, round_: int) -> int:
-        if in_flight == 1:
-            tree.append_entry(payloads(writer * stride + round_))
-            return 1
-        base = writer * stride + round_ * in_flight
-        tree.append_entries([payloads(base + k) for k in range(in_flight)])
-        return in_flight
+    def appending(mine: SqliteTree, first_writer: int) -> Callable[[int, int], int]:
+        def work(writer: int, round_: int) -> int:
+            base = (first_writer + writer) * stride
+            if in_flight == 1:
+                mine.append_entry(payloads(base + round_))
+                return 1
+            mine.append_entries([payloads(base + round_ * in_flight + k) for k in range(in_flight)])
+            return in_flight
 
-    result = run_writers(writers, seconds, work)
+        return work
+
+    if processes == 1:
+        result = run_writers(writers, seconds, appending(tree, 0))
+    else:
+        tree.close()  # nothing open across the fork
+        if writers % processes:
+            raise ValueError(f"{writers} writers do not divide among {processes} processes")
+        threads = writers // processes
+
+        def setup(number: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
+            mine = open_sqlite(directory)
+
+            def finish() -> None:
+                mine.close()
+
+            return appending(mine, number * threads), finish
+
+        result, _ = run_writer_processes(processes, threads, seconds, setup)
+        tree = open_sqlite(directory)
     size = tree.get_size()
     if size - before != result.operations:
         raise AssertionError(f"pymerkle grew by {size - before}, {result.operations} acknowledged")

@@ -6,6 +6,7 @@ Nothing here knows about Merkle trees, our product or pymerkle.
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import threading
 import time
@@ -109,3 +110,47 @@ def timed(call: Callable[[], int]) -> Throughput:
     start = time.perf_counter()
     operations = call()
     return Throughput(operations, time.perf_counter() - start)
+
+
+#: What a writer process sets up: the ``work`` its threads call, and a ``finish`` whose
+#: (picklable) result goes back to the parent once the run is over.
+Setup = Callable[[int], tuple[Callable[[int, int], int], Callable[[], object]]]
+
+
+def run_writer_processes(
+    processes: int, threads: int, seconds: float, setup: Setup
+) -> tuple[Throughput, list[object]]:
+    """``run_writers`` in ``processes`` processes at once, ``threads`` writer threads in each.
+
+    Each process is forked, calls ``setup(process_number)`` (untimed: it opens its own
+    connections there), waits until every process is ready, runs its threads for about
+    ``seconds`` and sends back its count and ``finish()``. The figure is every acknowledged
+    operation over the longest process's run, so that each counted operation completed
+    inside it. Returns it and each process's ``finish()`` result, in process order.
+    """
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(processes)
+    results = context.Queue()
+
+    def child(number: int) -> None:
+        try:
+            work, finish = setup(number)
+            ready.wait()
+            run = run_writers(threads, seconds, work)
+            results.put((number, run.operations, run.seconds, finish(), None))
+        except BaseException as exc:  # noqa: BLE001 - reported by the parent
+            ready.abort()
+            results.put((number, 0, 0.0, None, f"{type(exc).__name__}: {exc}"))
+
+    workers = [context.Process(target=child, args=(n,)) for n in range(processes)]
+    for worker in workers:
+        worker.start()
+    answers = sorted(results.get(timeout=seconds + 600) for _ in workers)
+    for worker in workers:
+        worker.join()
+    failed = [f"process {n}: {error}" for n, _, _, _, error in answers if error]
+    if failed:
+        raise RuntimeError("; ".join(failed))
+    operations = sum(answer[1] for answer in answers)
+    longest = max(answer[2] for answer in answers)
+    return Throughput(operations, longest), [answer[3] for answer in answers]

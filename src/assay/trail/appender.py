@@ -35,7 +35,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect
 
 from assay.errors import AssayError
 from assay.platform.db import UnitOfWork
@@ -130,7 +130,9 @@ class AppendLock:
 class Appender:
     """The group-commit writer of one runtime."""
 
-    def __init__(self, runtime: Runtime, *, max_batch: int = 20_000) -> None:
+    def __init__(
+        self, runtime: Runtime, *, max_batch: int = 20_000, lock: AppendLock | None = None
+    ) -> None:
         self.runtime = runtime
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Ticket | None] = queue.SimpleQueue()
@@ -139,7 +141,7 @@ class Appender:
         self._stopping = False  # the thread has seen close()'s end marker
         self._uow: UnitOfWork | None = None  # the thread's, kept from batch to batch
         self._connection: Connection | None = None  # the unit of work's, kept likewise
-        self._lock = AppendLock.beside(runtime.db.engine.url.database, runtime.db.backend)
+        self._lock = lock or AppendLock.beside(runtime.db.engine.url.database, runtime.db.backend)
         self._thread = threading.Thread(target=self._run, name="trail-appender", daemon=True)
         self._thread.start()
 
@@ -216,30 +218,24 @@ class Appender:
             count += len(ticket.changes)
 
     def _write(self, batch: list[Ticket], *, alone: bool = False) -> None:
-        """Write ``batch``, and whatever queues meanwhile, in one transaction; wake its writers.
+        """Write ``batch`` in one transaction and wake its writers.
 
-        Writing gives other threads their turn (the database calls let go of the GIL), and
-        writers woken by the previous commit queue again then: they join this transaction
-        instead of waiting for the next fsync. ``alone``: write just ``batch``.
+        ``batch`` grows with what queues while another process holds the log (unless
+        ``alone``: write just ``batch``).
         """
-        written = count = 0
         committing = False
         try:
             if self._uow is None:
                 self._connection = self._connection or self.runtime.db.connect()
                 self._uow = self.runtime.db.uow(self._connection).__enter__()
             uow = self._uow
-            dialect, hooks = uow.session.get_bind().dialect, self.runtime.record_hooks
-            ready = prepare_changes(dialect, hooks, self._changes(batch))  # before the lock
-            waited = self._lock.acquire() if alone else self._take_lock(batch, ready)
-            while written < len(batch):
-                if written:  # drained while writing: prepared now, under the lock
-                    ready = prepare_changes(dialect, hooks, self._changes(batch[written:]))
-                write_changes(self.runtime.context(uow), ready)
-                written, count = len(batch), count + len(ready)
-                if not (alone or waited):
-                    self._drain(batch, count)
-            first = log.size(uow.session) - count
+            ready = prepare_changes(self._dialect, self.runtime.record_hooks, self._changes(batch))
+            if alone:
+                self._lock.acquire()
+            else:
+                self._take_lock(batch, ready)
+            write_changes(self.runtime.context(uow), ready)
+            first = log.size(uow.session) - len(ready)
             committing = True
             uow.commit()
             self._lock.release()
@@ -256,24 +252,28 @@ class Appender:
             ticket._resolve(first, None)
             first += len(ticket.changes)
 
-    def _take_lock(self, batch: list[Ticket], ready: PreparedChanges) -> bool:
-        """Take the log's lock; whether another process held it.
+    def _take_lock(self, batch: list[Ticket], ready: PreparedChanges) -> None:
+        """Take the log's lock; while another process holds it, prepare what queues meanwhile.
 
-        While it does, what queues meanwhile is added to ``batch`` and prepared (``ready``), so
-        that the wait for the lock is spent on work the lock is not needed for.
+        What queues is added to ``batch`` and prepared into ``ready``, so that the wait is spent
+        on the work the lock is not needed for, and the next holder's turn is a longer one.
         """
         if self._lock.try_acquire():
-            return False
-        dialect, hooks = self.runtime.db.engine.dialect, self.runtime.record_hooks
+            return
         while True:
             done = len(batch)
             self._drain(batch, len(ready))
             if len(batch) == done:  # nothing new to prepare: wait
                 self._lock.acquire()
-                return True
-            ready.extend(prepare_changes(dialect, hooks, self._changes(batch[done:])))
+                return
+            more = self._changes(batch[done:])
+            ready.extend(prepare_changes(self._dialect, self.runtime.record_hooks, more))
             if self._lock.try_acquire():
-                return True
+                return
+
+    @property
+    def _dialect(self) -> Dialect:
+        return self.runtime.db.engine.dialect
 
     @staticmethod
     def _changes(tickets: Sequence[Ticket]) -> list[Change]:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ours
 
 from assay.platform.db import insert_rows
-from assay.platform.record import RecordedEvent, _sqlite_row, write_changes
+from assay.platform.record import RecordedEvent, _sqlite_row, prepare_changes, write_changes
 from assay.trail import log, tlog
 from assay.trail.entry import _digest_json, entry_of, timestamp
 
@@ -153,11 +153,35 @@ def whole_path(directory: Path, n: int, runs: int) -> tuple[list[Line], tuple[fl
             gc.enable()
         return min(samples), statistics.median(samples)
 
+    def split(size: int) -> tuple[float, float]:
+        """The appender's two steps: prepare (no lock), then write and commit (the log held)."""
+        changes = [ours.change(0, done[0] + i) for i in range(size)]
+        done[0] += size
+        gc.disable()
+        start = time.thread_time()
+        ready = prepare_changes(runtime.db.engine.dialect, runtime.record_hooks, changes)
+        prepared = time.thread_time()
+        with runtime.db.uow() as uow:
+            write_changes(runtime.context(uow), ready)
+            uow.commit()
+        end = time.thread_time()
+        gc.enable()
+        return (prepared - start) / size * 1e6, (end - prepared) / size * 1e6
+
     batch(n)  # the signing key, the checked state, the statement cache
     lines = [
         ("whole path: write_changes + commit, collector paused", runs_of(n, collect=False)),
         ("whole path: write_changes + commit, collector running", runs_of(n, collect=True)),
     ]
+    steps = [split(n) for _ in range(runs)]
+    for position, name in enumerate(
+        (
+            "prepare_changes (the appender, no lock held)",
+            "  then write_changes + commit (the log held)",
+        )
+    ):
+        values = [step[position] for step in steps]
+        lines.append((name, (min(values), statistics.median(values))))
     single = [batch(1) * 1e6 for _ in range(runs * 4)]
     runtime.db.dispose()
     return lines, (min(single), statistics.median(single))

@@ -378,9 +378,10 @@ def _place(
             buffer = buffers[tile_level] = TileBuffer(TileId(tile_level, index >> shift))
             started.append(buffer)
         hashes = buffer.rows[row]
-        if len(hashes) != index & mask:  # TileBuffer.put's check, inlined
+        if len(hashes) != (index & mask) * _HASH:  # TileBuffer.put's check, inlined
             raise ValueError(
-                f"tile {buffer.tile} row {row}: node {index & mask} arrived, {len(hashes)} expected"
+                f"tile {buffer.tile} row {row}: node {index & mask} arrived, "
+                f"{len(hashes) // _HASH} expected"
             )
-        hashes.append(digest)
+        hashes += digest
     return [buffer for buffer, width in widths if buffer.width != width] + started

@@ -57,28 +57,37 @@ def row_starts(width: int) -> tuple[int, ...]:
 
 @dataclass
 class TileBuffer:
-    """A tile being filled: its rows of hashes."""
+    """A tile being filled: each row's hashes, concatenated (a row grows at its end only).
+
+    A row is one ``bytearray`` rather than a list of hashes: decoding a stored tile is then
+    one slice per row and encoding it one join, which the log does for its edge tiles on
+    every append.
+    """
 
     tile: TileId
-    rows: list[list[bytes]] = field(default_factory=lambda: [[] for _ in range(HEIGHT)])
+    rows: list[bytearray] = field(default_factory=lambda: [bytearray() for _ in range(HEIGHT)])
 
     @property
     def width(self) -> int:
         """How many bottom-row hashes the tile holds."""
-        return len(self.rows[0])
+        return len(self.rows[0]) // HASH_SIZE
+
+    def count(self, row: int) -> int:
+        """How many hashes ``row`` holds."""
+        return len(self.rows[row]) // HASH_SIZE
 
     def put(self, row: int, position: int, digest: bytes) -> None:
         """Store a newly completed node; nodes arrive in order, so it is always appended."""
-        if position != len(self.rows[row]):
+        if position != self.count(row) or len(digest) != HASH_SIZE:
             raise ValueError(
-                f"tile {self.tile} row {row}: node {position} arrived, "
-                f"{len(self.rows[row])} expected"
+                f"tile {self.tile} row {row}: node {position} of {len(digest)} bytes arrived, "
+                f"node {self.count(row)} of {HASH_SIZE} expected"
             )
-        self.rows[row].append(digest)
+        self.rows[row] += digest
 
     def encode(self) -> bytes:
         """The stored form: rows 0..7 concatenated."""
-        return b"".join(b"".join(row) for row in self.rows)
+        return b"".join(self.rows)
 
     @classmethod
     def decode(cls, tile: TileId, width: int, data: bytes) -> TileBuffer:
@@ -91,8 +100,9 @@ class TileBuffer:
             )
         buffer = cls(tile)
         for row in range(HEIGHT):
-            start, end = offsets[row] * HASH_SIZE, offsets[row + 1] * HASH_SIZE
-            buffer.rows[row] = [data[i : i + HASH_SIZE] for i in range(start, end, HASH_SIZE)]
+            buffer.rows[row] = bytearray(
+                data[offsets[row] * HASH_SIZE : offsets[row + 1] * HASH_SIZE]
+            )
         return buffer
 
 

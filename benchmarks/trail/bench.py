@@ -192,22 +192,38 @@ def handoff_floor(writers: int, seconds: float) -> Throughput:
 
 
 def _durable(
-    args: argparse.Namespace, scratch: Path, in_flight: int, processes: int, notes: list[str]
+    args: argparse.Namespace,
+    scratch: Path,
+    in_flight: int,
+    where: tuple[int, bool],
+    notes: list[str],
 ) -> tuple[float, float]:
     """Median durable appends/s, ours and pymerkle's, over ``--repeat`` alternating runs."""
     w = args.writers
-    shape = f"{w} writers x {in_flight} in {processes} process{'es' if processes > 1 else ''}"
+    processes, pinned = where
+    shape = f"{w} writers x {in_flight} in {_where(where)}"
     ours_runs: list[float] = []
     peer_runs: list[float] = []
     for run in range(args.repeat):
-        name = f"{in_flight}-{processes}-{run}"
+        name = f"{in_flight}-{processes}{'p' if pinned else ''}-{run}"
         figure, check = ours.durable_appends(
-            scratch / f"ours-{name}", w, args.seconds, in_flight, processes=processes
+            scratch / f"ours-{name}",
+            w,
+            args.seconds,
+            in_flight,
+            processes=processes,
+            pinned=pinned,
         )
         ours_runs.append(figure.per_second)
         notes.append(f"ours, {shape}, run {run + 1}: {check}")
         figure, check = peer.durable_appends(
-            scratch / f"pm-{name}", w, args.seconds, in_flight, payload, processes=processes
+            scratch / f"pm-{name}",
+            w,
+            args.seconds,
+            in_flight,
+            payload,
+            processes=processes,
+            pinned=pinned,
         )
         peer_runs.append(figure.per_second)
         notes.append(f"pymerkle, {shape}, run {run + 1}: {check}")
@@ -221,16 +237,26 @@ def _durable(
     return statistics.median(ours_runs), statistics.median(peer_runs)
 
 
+def _where(spread: tuple[int, bool]) -> str:
+    processes, pinned = spread
+    if processes == 1:
+        return "1 process"
+    return f"{processes} processes" + (", each pinned to a CPU" if pinned else "")
+
+
 def appends(args: argparse.Namespace, scratch: Path, rows: list[Row], notes: list[str]) -> None:
     """Durable (concurrent), bulk and in-memory appends, ours and pymerkle's."""
     w, k = args.writers, args.in_flight
     runs = f", median of {args.repeat}" if args.repeat > 1 else ""
     shapes = [(1, "each waits for its append"), (k, f"{k} per call")]
+    spreads = [(1, False)]
+    if args.processes > 1:
+        spreads += [(args.processes, False), (args.processes, True)]
     for in_flight, what in shapes:
-        for processes in sorted({1, args.processes}):
-            where = "1 process" if processes == 1 else f"{processes} processes"
+        for spread in spreads:
+            where = _where(spread)
             step(f"durable appends, {w} writers in {where}, {what} ({args.seconds:.0f} s each)")
-            ours_figure, peer_figure = _durable(args, scratch, in_flight, processes, notes)
+            ours_figure, peer_figure = _durable(args, scratch, in_flight, spread, notes)
             rows.append(
                 Row(
                     f"durable appends/s, {w} writers in {where}, {what}{runs}",

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from timing import Latency, Throughput, run_writer_processes, run_writers, time_each, timed
 
 from assay.platform import migrate
+from assay.platform.affinity import pin_to_free_cpu
 from assay.platform.record import Change, write_changes
 from assay.platform.roles import system_principal
 from assay.platform.runtime import Runtime, build_runtime
@@ -104,7 +105,13 @@ def _appending(
 
 
 def durable_appends(
-    directory: Path, writers: int, seconds: float, in_flight: int, *, processes: int = 1
+    directory: Path,
+    writers: int,
+    seconds: float,
+    in_flight: int,
+    *,
+    processes: int = 1,
+    pinned: bool = False,
 ) -> tuple[Throughput, str]:
     """Durable appends/s through the group-commit appender, ``writers`` threads at once.
 
@@ -112,7 +119,8 @@ def durable_appends(
     the next (a request that records one change); otherwise each call appends ``in_flight``
     changes and waits for all of them. With ``processes > 1`` the writers are spread over that
     many processes, each with its own runtime and appender on the same database, as
-    ``assay serve --workers`` runs.
+    ``assay serve --workers`` runs; ``pinned``: each pins itself to a CPU of its own first, as
+    ``ASSAY_PIN_WORKERS`` makes every worker do.
     """
     runtime = open_runtime(directory)
     appender.appender(runtime).append(change(-1, 0))  # creates the signing key, warms the engine
@@ -130,6 +138,8 @@ def durable_appends(
         threads = writers // processes
 
         def setup(number: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
+            if pinned:
+                pin_to_free_cpu(directory / "run")
             mine = open_runtime(directory)
             writer_of = appender.appender(mine)
             warm = writer_of.append(change(-2 - number, 0))  # untimed, like the parent's

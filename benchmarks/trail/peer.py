@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pymerkle import InmemoryTree, SqliteTree, verify_consistency, verify_inclusion
 from timing import Latency, Throughput, run_writer_processes, run_writers, time_each, timed
 
+from assay.platform.affinity import pin_to_free_cpu
+
 
 def open_sqlite(directory: Path) -> SqliteTree:
     """A pymerkle SQLite tree in ``directory``, WAL and ``synchronous=FULL`` like ours."""
@@ -43,13 +45,15 @@ def durable_appends(
     payloads: Callable[[int], bytes],
     *,
     processes: int = 1,
+    pinned: bool = False,
 ) -> tuple[Throughput, str]:
     """Durable appends/s on pymerkle's SQLite backend, ``writers`` threads at once.
 
     ``in_flight == 1``: each writer calls ``append_entry`` (its own transaction). Otherwise each
     writer calls ``append_entries`` with ``in_flight`` entries (one transaction per call). With
     ``processes > 1`` the writers are spread over that many processes, each with its own
-    ``SqliteTree`` on the same file (SQLite's write lock takes them in turn).
+    ``SqliteTree`` on the same file (SQLite's write lock takes them in turn); ``pinned``: each
+    pinned to a CPU of its own first, as ours are.
     """
     tree = open_sqlite(directory)
     before = tree.get_size()
@@ -75,6 +79,8 @@ def durable_appends(
         threads = writers // processes
 
         def setup(number: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
+            if pinned:
+                pin_to_free_cpu(directory / "run")
             mine = open_sqlite(directory)
 
             def finish() -> None:

@@ -100,5 +100,13 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """The app for the settings in the environment (uvicorn's factory in every worker)."""
-    return create_app(Settings())
+    """The app for the settings in the environment (uvicorn's factory in every worker).
+
+    With ``ASSAY_PIN_WORKERS``, the worker first pins itself to a CPU of its own.
+    """
+    settings = Settings()
+    if settings.pin_workers:
+        from assay.platform.affinity import pin_to_free_cpu  # noqa: PLC0415
+
+        pin_to_free_cpu(settings.data_dir / "run")
+    return create_app(settings)

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     trail_checkpoint_seconds: float = Field(
         default=60, gt=0, description="`assay serve` signs a checkpoint this often if it grew."
     )
+    pin_workers: bool = Field(
+        default=False,
+        description="Pin each `assay serve` worker process to a CPU of its own (Linux).",
+    )
 
     @property
     def development(self) -> bool:

@@ -18,9 +18,9 @@ audit rows' values, each entry's bytes but for its event id), about half of it. 
 the log for what remains: ids, leaf hashes, tree, inserts, commit. On SQLite a file lock beside
 the database (``<database>-trail.lock``) queues the processes' appenders: the kernel hands it
 straight to the next one, where SQLite's own busy handler would sleep and poll. While one
-process holds it, the others prepare their next batches, one on each core. When nobody else
-waits, the thread also drains what queued while it was writing into the same transaction, so
-that writers woken by the previous commit share this fsync instead of waiting for the next.
+process holds it, the others keep adding what queues to their next batches and preparing it,
+so that each turn writes more. This is fastest with each worker pinned to a core of its own
+(``ASSAY_PIN_WORKERS``): the process holding the log is then not slowed by the others' threads.
 
 A batch that fails before its commit is written again one call at a time, so that a change that
 cannot be stored fails its own writer only.

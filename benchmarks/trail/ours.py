@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -133,16 +134,11 @@ def durable_appends(
     else:
         appender.close(runtime)
         runtime.db.dispose()  # nothing open across the fork
-        if writers % processes:
-            raise ValueError(f"{writers} writers do not divide among {processes} processes")
-        threads = writers // processes
 
-        def setup(number: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
-            if pinned:
-                pin_to_free_cpu(directory / "run")
+        def setup(first_writer: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
             mine = open_runtime(directory)
             writer_of = appender.appender(mine)
-            warm = writer_of.append(change(-2 - number, 0))  # untimed, like the parent's
+            warm = writer_of.append(change(-2 - first_writer, 0))  # untimed, like the parent's
             done: list[int] = [warm]
 
             def finish() -> list[int]:
@@ -150,9 +146,10 @@ def durable_appends(
                 mine.db.dispose()
                 return done
 
-            return _appending(writer_of, in_flight, number * threads, done), finish
+            return _appending(writer_of, in_flight, first_writer, done), finish
 
-        result, answers = run_writer_processes(processes, threads, seconds, setup)
+        pin = partial(pin_to_free_cpu, directory / "run") if pinned else None
+        result, answers = run_writer_processes(processes, writers, seconds, setup, pin=pin)
         acknowledged = [i for answer in answers for i in cast("list[int]", answer)]
     appender.close(runtime)
     check = _check_log(runtime, acknowledged, before)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -74,21 +75,17 @@ def durable_appends(
         result = run_writers(writers, seconds, appending(tree, 0))
     else:
         tree.close()  # nothing open across the fork
-        if writers % processes:
-            raise ValueError(f"{writers} writers do not divide among {processes} processes")
-        threads = writers // processes
 
-        def setup(number: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
-            if pinned:
-                pin_to_free_cpu(directory / "run")
+        def setup(first_writer: int) -> tuple[Callable[[int, int], int], Callable[[], object]]:
             mine = open_sqlite(directory)
 
             def finish() -> None:
                 mine.close()
 
-            return appending(mine, number * threads), finish
+            return appending(mine, first_writer), finish
 
-        result, _ = run_writer_processes(processes, threads, seconds, setup)
+        pin = partial(pin_to_free_cpu, directory / "run") if pinned else None
+        result, _ = run_writer_processes(processes, writers, seconds, setup, pin=pin)
         tree = open_sqlite(directory)
     size = tree.get_size()
     if size - before != result.operations:

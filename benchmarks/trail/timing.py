@@ -112,29 +112,43 @@ def timed(call: Callable[[], int]) -> Throughput:
     return Throughput(operations, time.perf_counter() - start)
 
 
-#: What a writer process sets up: the ``work`` its threads call, and a ``finish`` whose
-#: (picklable) result goes back to the parent once the run is over.
+#: What a writer process sets up, given the number of its first writer: the ``work`` its
+#: threads call, and a ``finish`` whose (picklable) result goes back to the parent at the end.
 Setup = Callable[[int], tuple[Callable[[int, int], int], Callable[[], object]]]
 
 
 def run_writer_processes(
-    processes: int, threads: int, seconds: float, setup: Setup
+    processes: int,
+    writers: int,
+    seconds: float,
+    setup: Setup,
+    *,
+    pin: Callable[[], object] | None = None,
 ) -> tuple[Throughput, list[object]]:
-    """``run_writers`` in ``processes`` processes at once, ``threads`` writer threads in each.
+    """``run_writers`` with the ``writers`` threads spread evenly over ``processes`` processes.
 
-    Each process is forked, calls ``setup(process_number)`` (untimed: it opens its own
-    connections there), waits until every process is ready, runs its threads for about
-    ``seconds`` and sends back its count and ``finish()``. The figure is every acknowledged
-    operation over the longest process's run, so that each counted operation completed
-    inside it. Returns it and each process's ``finish()`` result, in process order.
+    Each process is forked, calls ``pin()`` if given (to pin itself to a CPU), then
+    ``setup(first_writer)`` (untimed: it opens its own connections there), waits until every
+    process is ready, runs its threads for about ``seconds`` and sends back its count and
+    ``finish()``. The figure is every acknowledged operation over the longest process's run,
+    so that each counted operation completed inside it. Returns it and each process's
+    ``finish()`` result, in process order.
+
+    Raises:
+        ValueError: the writers do not divide evenly among the processes.
     """
+    if writers % processes:
+        raise ValueError(f"{writers} writers do not divide among {processes} processes")
+    threads = writers // processes
     context = multiprocessing.get_context("fork")
     ready = context.Barrier(processes)
     results = context.Queue()
 
     def child(number: int) -> None:
         try:
-            work, finish = setup(number)
+            if pin is not None:
+                pin()
+            work, finish = setup(number * threads)
             ready.wait()
             run = run_writers(threads, seconds, work)
             results.put((number, run.operations, run.seconds, finish(), None))

@@ -164,7 +164,7 @@ def prepare_changes(
             another length.
     """
     rows = None
-    if dialect.name == "sqlite" and getattr(dialect, "_json_serializer", None) is None:
+    if dialect.name == "sqlite" and _default_json(dialect):
         rows = [_sqlite_row(change) for change in changes]
     else:
         for change in changes:
@@ -247,6 +247,14 @@ _dumps = _json_text(json.JSONEncoder())
 _UTC = dt.UTC
 #: The text SQLAlchemy's SQLite ``DATETIME`` stores (its ``_storage_format``, positionally).
 _SQLITE_DATETIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+
+
+def _default_json(dialect: Dialect) -> bool:
+    """Whether the engine keeps the JSON types' own serialiser, ``json.dumps``.
+
+    Then :func:`_sqlite_row` writes exactly what the column types would.
+    """
+    return getattr(dialect, "_json_serializer", None) is None
 
 
 def _check_utc(at: dt.datetime) -> dt.datetime:
@@ -342,7 +350,7 @@ def _insert_events(connection: Connection, changes: Sequence[Change]) -> Sequenc
         query = insert(AuditEvent).returning(AuditEvent.id, sort_by_parameter_order=True)
         return list(connection.execute(query, rows).scalars())
     # SQLite cannot order RETURNING over many rows: see _insert_sqlite_rows.
-    if getattr(dialect, "_json_serializer", None) is None:  # the types' own serialiser: json.dumps
+    if _default_json(dialect):
         values = [_sqlite_row(change) for change in changes]
     else:
         values = [[None, *_audit_values(change, dialect)] for change in changes]
